@@ -1,0 +1,171 @@
+// Loads the effective configuration: defaults <- YAML file <- GEMXRF_<PATH> environment variables.
+// Every problem is reported with its key path and reason; nothing is silently ignored.
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type GemxrfConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = 'gemxrf.yaml';
+
+export interface ConfigProblem {
+  path: string;
+  reason: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[], readonly source: string) {
+    super(`invalid configuration (${source}):\n` + problems.map((p) => `  ${p.path}: ${p.reason}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** Turns zod issues into one line per problem: "histogram.channels: must be >= 16 (got 4)". */
+export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const base = issue.path.map(String).join('.');
+    const got = valueAt(input, issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) out.push({ path: base ? `${base}.${key}` : key, reason: 'unknown key' });
+        break;
+      case 'invalid_type':
+        out.push({ path: base || '(root)', reason: `wrong type: expected ${issue.expected}, got ${describe(got)}` });
+        break;
+      case 'too_small':
+        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)} (got ${JSON.stringify(got)})` });
+        break;
+      case 'too_big':
+        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)} (got ${JSON.stringify(got)})` });
+        break;
+      case 'invalid_value':
+        out.push({ path: base, reason: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(got)})` });
+        break;
+      case 'invalid_union':
+        out.push({ path: base, reason: `invalid value ${JSON.stringify(got)}` });
+        break;
+      default:
+        out.push({ path: base || '(root)', reason: `${issue.message}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''}` });
+    }
+  }
+  return out;
+}
+
+/** Validates a raw (parsed YAML) config; returns the config with defaults, or the list of problems. */
+export function validateConfig(raw: unknown): { ok: true; config: GemxrfConfig } | { ok: false; problems: ConfigProblem[] } {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, problems: formatIssues(result.error.issues, raw) };
+}
+
+/** The defaults alone: what `npm start` runs with. */
+export function defaultConfig(): GemxrfConfig {
+  return configSchema.parse({});
+}
+
+/** Parses YAML text, reporting syntax errors with line numbers as problems. */
+export function parseConfigText(text: string): { raw: unknown; problems: ConfigProblem[] } {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return { raw: undefined, problems: doc.errors.map((e) => ({ path: '(yaml)', reason: e.message.split('\n')[0] ?? e.message })) };
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return { raw, problems: [{ path: '(root)', reason: 'expected a mapping of sections' }] };
+  return { raw, problems: [] };
+}
+
+/**
+ * Applies GEMXRF_<PATH> variables onto raw config. Path segments are matched case-insensitively
+ * against the schema's keys, and a camelCase key may be spelt with or without underscores:
+ * GEMXRF_MQTT_URL -> mqtt.url, GEMXRF_STORAGE_DATA_DIR or GEMXRF_STORAGE_DATADIR -> storage.dataDir.
+ * Values are parsed as YAML scalars/flow collections (numbers, booleans, null, [a, b]).
+ */
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const template = defaultConfig() as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('GEMXRF_') || value === undefined) continue;
+    const parts = name.slice('GEMXRF_'.length).toLowerCase().split('_').filter(Boolean);
+    const path = resolveEnvPath(template, parts);
+    // Variables that are not config paths (GEMXRF_DEBUG, GEMXRF_FROM_SOURCE) belong to the CLI, not here.
+    if (!path) continue;
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(value);
+    } catch {
+      parsed = value;
+    }
+    let node = raw;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = parsed;
+  }
+  return problems;
+}
+
+function resolveEnvPath(template: unknown, parts: string[]): string[] | null {
+  if (parts.length === 0) return [];
+  if (template === null || typeof template !== 'object' || Array.isArray(template)) return null;
+  for (const key of Object.keys(template)) {
+    const lower = key.toLowerCase();
+    // Try consuming 1..n parts for this key (dataDir = "data" + "dir" or "datadir").
+    let joined = '';
+    for (let i = 0; i < parts.length; i++) {
+      joined += parts[i];
+      if (joined === lower) {
+        const rest = resolveEnvPath((template as Record<string, unknown>)[key], parts.slice(i + 1));
+        if (rest) return [key, ...rest];
+      }
+      if (joined.length >= lower.length) break;
+    }
+  }
+  return null;
+}
+
+export interface LoadOptions {
+  /** Explicit file (--config); when absent, gemxrf.yaml in the working directory if it exists. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Loads and validates; throws ConfigError naming every bad key. */
+export function loadConfig(opts: LoadOptions = {}): { config: GemxrfConfig; source: string } {
+  const env = opts.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  let source = 'defaults';
+  const file = opts.file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([{ path: '(file)', reason: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }], file);
+    }
+    const { raw: parsed, problems } = parseConfigText(text);
+    if (problems.length) throw new ConfigError(problems, file);
+    raw = parsed as Record<string, unknown>;
+    source = file;
+  }
+  applyEnvOverrides(raw, env);
+  const result = validateConfig(raw);
+  if (!result.ok) throw new ConfigError(result.problems, source);
+  return { config: result.config, source };
+}

@@ -1,0 +1,7 @@
+// Every CLI command, in the order `gemxrf --help` lists them. Add one import and one entry per command.
+import type { Command } from 'commander';
+import { register as config } from './config.js';
+
+export const commands: Array<(program: Command) => void> = [
+  config,
+];

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyEnvOverrides, defaultConfig, loadConfig, ConfigError, validateConfig } from '../../config/index.js';
+import { runCli } from '../support/cli.js';
+
+describe('config', () => {
+  it('has defaults for everything', () => {
+    const c = defaultConfig();
+    assert.equal(c.instrument.id, 'gemxrf-1');
+    assert.equal(c.histogram.channels, 256);
+    assert.equal(c.mqtt.url, null);
+    assert.equal(c.detector.channelMap.length, 8);
+    assert.equal(c.simulator.phantom, 'phantom-painting');
+  });
+
+  it('names the key path and reason of every problem', () => {
+    const r = validateConfig({ histogram: { channels: 4, bogus: 1 }, detector: { width: 'wide' }, mqtt: { protocolVersion: 3 } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const lines = r.problems.map((p) => `${p.path}: ${p.reason}`);
+    assert.ok(lines.some((l) => l.startsWith('histogram.bogus: unknown key')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('histogram.channels: out of range: must be >= 16')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('detector.width: wrong type: expected number, got string')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('mqtt.protocolVersion:')), lines.join('\n'));
+  });
+
+  it('rejects an unknown section and a reversed energy range', () => {
+    const r = validateConfig({ detectr: {}, histogram: { eMinKeV: 10, eMaxKeV: 5 } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const paths = r.problems.map((p) => p.path);
+    assert.ok(paths.includes('detectr'));
+    assert.ok(paths.includes('histogram.eMaxKeV'));
+  });
+
+  it('applies GEMXRF_<PATH> environment overrides, typed', () => {
+    const raw: Record<string, unknown> = { mqtt: { baseTopic: 'lab' } };
+    applyEnvOverrides(raw, { GEMXRF_MQTT_URL: 'mqtt://broker:1883', GEMXRF_STORAGE_DATA_DIR: '/srv/x', GEMXRF_HISTOGRAM_CHANNELS: '512', GEMXRF_DEBUG: '1' });
+    const r = validateConfig(raw);
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.equal(r.config.mqtt.url, 'mqtt://broker:1883');
+    assert.equal(r.config.mqtt.baseTopic, 'lab');
+    assert.equal(r.config.storage.dataDir, '/srv/x');
+    assert.equal(r.config.histogram.channels, 512);
+  });
+
+  it('loadConfig throws ConfigError for a bad file and reads a good one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gemxrf-cfg-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'instrument:\n  id: lab-2\nhistogram:\n  channels: 128\n');
+    const { config } = loadConfig({ file: good, env: {} });
+    assert.equal(config.instrument.id, 'lab-2');
+    assert.equal(config.histogram.channels, 128);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'instrument:\n  id: "has space"\n');
+    assert.throws(() => loadConfig({ file: bad, env: {} }), (e: unknown) => e instanceof ConfigError && e.problems[0]!.path === 'instrument.id');
+  });
+
+  it('gemxrf config check prints ok, or the problems and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gemxrf-cfg-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'detector:\n  width: 64\n  height: 64\n');
+    const ok = runCli(['config', 'check', good]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'ok');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'detector:\n  width: -3\n  colour: red\nsimulator:\n  level: photons\n');
+    const r = runCli(['config', 'check', bad]);
+    assert.equal(r.status, 1);
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.some((l) => l.startsWith('detector.width: out of range')), r.stdout);
+    assert.ok(lines.some((l) => l === 'detector.colour: unknown key'), r.stdout);
+    assert.ok(lines.some((l) => l.startsWith('simulator.level: must be one of "events", "hits"')), r.stdout);
+    const syntax = join(dir, 'syntax.yaml');
+    writeFileSync(syntax, 'detector: [unclosed\n');
+    assert.equal(runCli(['config', 'check', syntax]).status, 1);
+  });
+
+  it('gemxrf config show prints the effective config with environment overrides', () => {
+    const r = runCli(['config', 'show', '--json'], { env: { GEMXRF_INSTRUMENT_ID: 'env-id' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).instrument.id, 'env-id');
+  });
+});
