@@ -119,3 +119,5 @@ export function synthesize(grid: EnergyGrid, mix: Mixture, det: DetectorParams, 
   add(detectorLinesResponse(grid, det), detShare);
   return { expected: normalise(expected), fractions };
 }
+
+export { createRng, type Rng } from './random.js';
