@@ -8,4 +8,3 @@ export { Backoff, backoffFromUrl, withReconnectParams, DEFAULT_RECONNECT, type B
 export { ReconnectingTransport, type Connect, type Link, type LinkSink } from './reconnecting-transport.js';
 export type { UsbBackend, UsbBulkIn, UsbDeviceInfo, UsbHotplugEvent } from './usb-backend.js';
 export { LibusbBackend } from './usb-libusb.js';
-export { SequenceCounter } from './sequence-counter.js';

@@ -9,7 +9,7 @@ import { registerTransport } from '../open-transport.js';
 import type { Transport } from '../transport.js';
 import { backoffFromUrl } from './backoff.js';
 import { ReconnectingTransport, type Link, type LinkSink } from './reconnecting-transport.js';
-import { SequenceCounter } from './sequence-counter.js';
+import { SequenceTracker, zeroSequenceCounters, type SequenceCounters } from '../codecs/sequence-tracker.js';
 import { boolParam, checkKnownParams, intParam, RECONNECT_PARAMS } from './url-params.js';
 
 export const DEFAULT_UDP_RCVBUF = 8 * 1024 * 1024;
@@ -20,11 +20,8 @@ export interface UdpSenderCounters {
   sender: string;
   packets: number;
   bytes: number;
-  /** gemroc only: packets missing from the sender's packet-number sequence. */
-  lost?: number;
-  /** gemroc only: packet numbers seen again or going backwards (board restart, duplicate). */
-  outOfOrder?: number;
-  lastPacketNumber?: number;
+  /** gemroc only: the sender's packet-number accounting (gaps, lost, duplicates, reordered, resets). */
+  sequence?: SequenceCounters;
 }
 
 export function createUdpTransport(url: URL): Transport {
@@ -41,14 +38,15 @@ export function createUdpTransport(url: URL): Transport {
   let boundPort: number | undefined;
   let datagrams = 0;
   let shortDatagrams = 0;
-  const senders = new Map<string, { c: UdpSenderCounters; seq: SequenceCounter | undefined }>();
+  const senders = new Map<string, { c: UdpSenderCounters; seq: SequenceTracker | undefined }>();
 
   const count = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     datagrams++;
     const key = `${rinfo.address}:${rinfo.port}`;
     let s = senders.get(key);
     if (!s) {
-      s = { c: { sender: key, packets: 0, bytes: 0 }, seq: format === 'gemroc' ? new SequenceCounter() : undefined };
+      // gemroc's packet number is a u64; JS numbers hold it exactly up to 2^53 (centuries at any real rate).
+      s = { c: { sender: key, packets: 0, bytes: 0 }, seq: format === 'gemroc' ? new SequenceTracker(zeroSequenceCounters(), 2 ** 53) : undefined };
       senders.set(key, s);
     }
     s.c.packets++;
@@ -58,7 +56,6 @@ export function createUdpTransport(url: URL): Transport {
         shortDatagrams++;
         return;
       }
-      // The gemroc packet number is a u64; 2^53 packets is centuries at any real rate.
       s.seq.observe(msg.readUInt32LE(0) + msg.readUInt32LE(4) * 2 ** 32);
     }
   };
@@ -93,9 +90,7 @@ export function createUdpTransport(url: URL): Transport {
     backoff: backoffFromUrl(url),
     reconnect: boolParam(url, 'reconnect', true),
     extraStatus: () => {
-      const list = [...senders.values()].map((s) =>
-        s.seq ? { ...s.c, lost: s.seq.lost, outOfOrder: s.seq.outOfOrder, lastPacketNumber: s.seq.last } : { ...s.c },
-      );
+      const list: UdpSenderCounters[] = [...senders.values()].map((s) => (s.seq ? { ...s.c, sequence: { ...s.seq.counters } } : { ...s.c }));
       return {
         format,
         bind: `${host}:${boundPort ?? port}`,
@@ -109,7 +104,7 @@ export function createUdpTransport(url: URL): Transport {
           : {}),
         ...(boundPort !== undefined ? kernelDrops(type, boundPort) : {}),
         senders: list,
-        lost: list.reduce((a, s) => a + (s.lost ?? 0), 0),
+        packetsLost: list.reduce((a, s) => a + (s.sequence?.framesLost ?? 0), 0),
       };
     },
   });
