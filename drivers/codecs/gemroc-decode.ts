@@ -1,0 +1,125 @@
+// gemroc-udp decoder: one datagram in, one HitBatch out (or null for a rejected/duplicate packet).
+// Never throws on bad bytes; every rejection is counted. Each board's packet counter is tracked
+// separately (the two boards' packets interleave on one socket).
+import type { ChannelMapEntry } from '../../config/index.js';
+import type { HitBatch } from '../batches.js';
+import { GemrocChannelMap } from './gemroc-channel-map.js';
+import { ASIC_TICK_NS, FPGA_TICK_NS, GEMROC_BOARD_MASK, GEMROC_HITS_AT, GEMROC_MAX_HITS, GEMROC_PACKET_BYTES, GEMROC_TRAILER_AT } from './gemroc-format.js';
+import { SequenceTracker, zeroSequenceCounters, type SequenceCounters } from './sequence-tracker.js';
+
+export interface GemrocCounters extends SequenceCounters {
+  datagrams: number;
+  packetsOk: number;
+  /** Datagrams that are not 1458 bytes long. */
+  badLength: number;
+  /** Trailer hit count above 180. */
+  badHitCount: number;
+  hits: number;
+  /** Hits whose (board, ASIC, channel) is not in the channel map (dropped). */
+  unmapped: number;
+  pileup: number;
+  overflow: number;
+  /** Packets per board id. */
+  packetsByBoard: number[];
+}
+
+export function zeroGemrocCounters(): GemrocCounters {
+  return { datagrams: 0, packetsOk: 0, badLength: 0, badHitCount: 0, hits: 0, unmapped: 0, pileup: 0, overflow: 0, packetsByBoard: new Array(16).fill(0), ...zeroSequenceCounters() };
+}
+
+export interface GemrocDecoderOptions {
+  counters?: GemrocCounters;
+  /** Drop hits flagged as ADC overflow (default: keep, counted). */
+  dropOverflow?: boolean;
+  /** Drop hits flagged as pile-up (default: keep, counted). */
+  dropPileup?: boolean;
+}
+
+export interface GemrocPacketInfo {
+  board: number;
+  packetNumber: number;
+  statusWord: { lo: number; hi: number };
+  hitCount: number;
+}
+
+/** Reads the packet header fields; null when the datagram is not a gemroc packet. */
+export function readGemrocHeader(d: Uint8Array): GemrocPacketInfo | null {
+  if (d.length !== GEMROC_PACKET_BYTES) return null;
+  const dv = new DataView(d.buffer, d.byteOffset, d.length);
+  const lo = dv.getUint32(8, true);
+  return {
+    packetNumber: dv.getUint32(0, true) + dv.getUint32(4, true) * 0x1_0000_0000,
+    statusWord: { lo, hi: dv.getUint32(12, true) },
+    board: lo & GEMROC_BOARD_MASK,
+    hitCount: dv.getUint16(GEMROC_TRAILER_AT, true) >>> 3,
+  };
+}
+
+export class GemrocDecoder {
+  readonly counters: GemrocCounters;
+  private readonly map: GemrocChannelMap;
+  private readonly trackers: SequenceTracker[] = [];
+  private readonly dropOverflow: boolean;
+  private readonly dropPileup: boolean;
+
+  constructor(channelMap: readonly ChannelMapEntry[] | GemrocChannelMap, opts: GemrocDecoderOptions = {}) {
+    this.map = channelMap instanceof GemrocChannelMap ? channelMap : new GemrocChannelMap(channelMap);
+    this.counters = opts.counters ?? zeroGemrocCounters();
+    this.dropOverflow = opts.dropOverflow ?? false;
+    this.dropPileup = opts.dropPileup ?? false;
+    // every board's tracker adds into the one set of sequence counters
+    for (let b = 0; b <= GEMROC_BOARD_MASK; b++) this.trackers.push(new SequenceTracker(this.counters, 2 ** 53));
+  }
+
+  decode(d: Uint8Array): HitBatch | null {
+    const c = this.counters;
+    c.datagrams++;
+    const info = readGemrocHeader(d);
+    if (!info) {
+      c.badLength++;
+      return null;
+    }
+    if (info.hitCount > GEMROC_MAX_HITS) {
+      c.badHitCount++;
+      return null;
+    }
+    c.packetsOk++;
+    c.packetsByBoard[info.board]!++;
+    if (this.trackers[info.board]!.observe(info.packetNumber) === 'duplicate') return null;
+
+    const n = info.hitCount;
+    const out: HitBatch = { kind: 'hits', n: 0, plane: new Uint8Array(n), strip: new Uint16Array(n), adc: new Uint16Array(n), t: new Float64Array(n) };
+    const dv = new DataView(d.buffer, d.byteOffset, d.length);
+    const mapPlane = this.map.plane;
+    const mapStrip = this.map.strip;
+    const boardBase = info.board << 7;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const at = GEMROC_HITS_AT + 8 * i;
+      const lo = dv.getUint32(at, true);
+      const hi = dv.getUint32(at + 4, true);
+      if (lo & 2) {
+        c.pileup++;
+        if (this.dropPileup) continue;
+      }
+      if (lo & 1) {
+        c.overflow++;
+        if (this.dropOverflow) continue;
+      }
+      const idx = boardBase | (((lo >>> 2) & 0x3) << 5) | ((lo >>> 4) & 0x1f);
+      const plane = mapPlane[idx]!;
+      if (plane === 255) {
+        c.unmapped++;
+        continue;
+      }
+      out.plane[k] = plane;
+      out.strip[k] = mapStrip[idx]!;
+      out.adc[k] = hi >>> 20;
+      out.t[k] = ((hi & 0xfffff) * 2048 + (lo >>> 21)) * FPGA_TICK_NS + ((lo >>> 9) & 0xfff) * ASIC_TICK_NS;
+      k++;
+    }
+    out.n = k;
+    c.hits += k;
+    return out;
+  }
+}
