@@ -1,0 +1,208 @@
+// The classical baseline: per-pixel non-negative linear fit of the spectrum against reference spectra
+// (components.ts), PyMca FastXRFLinearFit-style.
+//
+// Weights: a Poisson fit would weight channel c of pixel p by 1 / var = 1 / (expected counts). For a
+// whole cube one weight vector serves all pixels, w_c = 1 / max(S_c, 1) with S the cube's sum spectrum:
+// pixel p's variance is taken as S_c * N_p / N_S (its share of the sum spectrum), and since a common
+// scale does not change the solution, the normal matrix G = A'WA is computed once; each pixel only
+// needs b = A'Wy (one sparse pass over its non-zero channels) and a k x k NNLS (nnls.ts).
+// Goodness of fit per pixel: reduced chi-square with that variance model,
+//   chi2_p = (N_S / N_p) * sum_c w_c (y_c - m_c)^2 / (channels - positive coefficients),
+// computed from y'Wy - 2x'b + x'Gx without forming the model spectrum.
+// A single spectrum (fitSpectrum) is fitted twice: first with w = 1 / max(y, 1) (the data's own
+// variance), then with w = 1 / max(m, 1) from that fit's model, which removes most of the downward bias
+// that data-derived weights give at low counts.
+import { checkCube, createMapSet, type MapSet, type SpectralCube } from './types.js';
+import { buildComponents, type ComponentOptions, type FitComponents } from './components.js';
+import { NnlsSolver } from './nnls.js';
+import type { EnergyGrid } from '../../physics/index.js';
+
+export type FitOptions = ComponentOptions;
+
+export interface SpectrumFit {
+  /** Counts attributed to each element (coefficient x the component's sum), in `elements` order. */
+  netCounts: Float64Array;
+  /** netCounts over the spectrum's total counts (all channels), clamped to [0, 1]. */
+  fractions: Float64Array;
+  /** Every component's coefficient (elements first, then background components; see `names`). */
+  coefficients: Float64Array;
+  /** Reduced chi-square of the final fit. */
+  chi2: number;
+  /** Total counts of the spectrum (all channels). */
+  total: number;
+}
+
+export interface CubeFit {
+  /** Net counts per element per pixel. */
+  maps: MapSet;
+  /** Reduced chi-square per pixel (height x width; 0 where a pixel has no counts in the fit range). */
+  chi2: Float32Array;
+  /** Counts given to background components per pixel. */
+  background: Float32Array;
+}
+
+export class LinearFitter {
+  readonly components: FitComponents;
+  readonly elements: string[];
+  readonly names: string[];
+  readonly grid: EnergyGrid;
+  private readonly k: number;
+  private readonly solver: NnlsSolver;
+  // Scratch, reused by every fit.
+  private readonly G: Float64Array;
+  private readonly b: Float64Array;
+  private readonly x: Float64Array;
+  private readonly w: Float64Array;
+  /** Fit-range columns, channel-major: A[(c - first) * k + j]. */
+  private readonly A: Float64Array;
+
+  constructor(grid: EnergyGrid, elements: readonly string[], opts: FitOptions = {}) {
+    this.components = buildComponents(grid, elements, opts);
+    this.grid = grid;
+    this.elements = this.components.elements;
+    this.names = this.components.names;
+    const k = (this.k = this.components.columns.length);
+    const { firstChannel: first, endChannel: end, columns } = this.components;
+    this.solver = new NnlsSolver(k);
+    this.G = new Float64Array(k * k);
+    this.b = new Float64Array(k);
+    this.x = new Float64Array(k);
+    this.w = new Float64Array(end - first);
+    this.A = new Float64Array((end - first) * k);
+    for (let c = first; c < end; c++) for (let j = 0; j < k; j++) this.A[(c - first) * k + j] = columns[j]![c]!;
+  }
+
+  /** Fits one spectrum (counts per channel on the fitter's grid). */
+  fitSpectrum(counts: ArrayLike<number>): SpectrumFit {
+    const { k, w, x, b, G, A } = this;
+    const { firstChannel: first, endChannel: end } = this.components;
+    if (counts.length !== this.grid.channels) throw new Error(`fit: spectrum has ${counts.length} channels, expected ${this.grid.channels}`);
+    let total = 0;
+    for (let c = 0; c < counts.length; c++) total += counts[c]!;
+    const coefficients = new Float64Array(k);
+    let chi2 = 0;
+    let inRange = 0;
+    for (let c = first; c < end; c++) inRange += counts[c]!;
+    if (inRange > 0) {
+      for (let c = first; c < end; c++) w[c - first] = 1 / Math.max(counts[c]!, 1);
+      for (let pass = 0; pass < 2; pass++) {
+        if (pass === 1) {
+          // Reweight from the first pass's model.
+          for (let c = first; c < end; c++) {
+            const row = (c - first) * k;
+            let m = 0;
+            for (let j = 0; j < k; j++) m += A[row + j]! * x[j]!;
+            w[c - first] = 1 / Math.max(m, 1);
+          }
+        }
+        this.normalMatrix();
+        let yWy = 0;
+        b.fill(0);
+        for (let c = first; c < end; c++) {
+          const y = counts[c]!;
+          if (y === 0) continue;
+          const wy = w[c - first]! * y;
+          yWy += wy * y;
+          const row = (c - first) * k;
+          for (let j = 0; j < k; j++) b[j]! += wy * A[row + j]!;
+        }
+        const positive = this.solver.solve(G, b, x);
+        chi2 = residual(G, b, x, k, yWy) / Math.max(1, end - first - positive);
+      }
+      coefficients.set(x);
+    }
+    const E = this.elements.length;
+    const netCounts = coefficients.slice(0, E);
+    const fractions = new Float64Array(E);
+    for (let e = 0; e < E; e++) fractions[e] = total > 0 ? Math.min(1, netCounts[e]! / total) : 0;
+    return { netCounts, fractions, coefficients, chi2, total };
+  }
+
+  /** Share of the spectrum's counts attributed to each element (for `gemxrf eval`). */
+  fitFractions(counts: ArrayLike<number>): Float64Array {
+    return this.fitSpectrum(counts).fractions;
+  }
+
+  /** Fits every pixel of a cube with one weight vector from the cube's sum spectrum (see top). */
+  fitCube(cube: SpectralCube): CubeFit {
+    checkCube(cube, this.grid.channels);
+    const { k, w, x, b, G, A } = this;
+    const { firstChannel: first, endChannel: end } = this.components;
+    const { width, height, channels: C, counts } = cube;
+    const nPix = width * height;
+    const F = end - first;
+
+    // Sum spectrum over the fit range -> shared weights and normal matrix.
+    const sum = new Float64Array(F);
+    for (let p = 0, off = first; p < nPix; p++, off += C) for (let c = 0; c < F; c++) sum[c]! += counts[off + c]!;
+    let sumTotal = 0;
+    for (let c = 0; c < F; c++) {
+      sumTotal += sum[c]!;
+      w[c] = 1 / Math.max(sum[c]!, 1);
+    }
+    this.normalMatrix();
+    // Weighted columns, so that b = sum over non-zero channels of y_c * AW[c].
+    const AW = new Float64Array(F * k);
+    for (let c = 0; c < F; c++) for (let j = 0; j < k; j++) AW[c * k + j] = w[c]! * A[c * k + j]!;
+
+    const maps = createMapSet('fit', this.elements, width, height);
+    const data = maps.data;
+    const chi2 = new Float32Array(nPix);
+    const background = new Float32Array(nPix);
+    const E = this.elements.length;
+    for (let p = 0; p < nPix; p++) {
+      const off = p * C + first;
+      b.fill(0);
+      let yWy = 0;
+      let n = 0;
+      for (let c = 0; c < F; c++) {
+        const y = counts[off + c]!;
+        if (y === 0) continue;
+        n += y;
+        yWy += w[c]! * y * y;
+        const row = c * k;
+        for (let j = 0; j < k; j++) b[j]! += y * AW[row + j]!;
+      }
+      if (n === 0) continue;
+      const positive = this.solver.solve(G, b, x);
+      for (let e = 0; e < E; e++) data[e * nPix + p] = x[e]!;
+      let bgCounts = 0;
+      for (let j = E; j < k; j++) bgCounts += x[j]!;
+      background[p] = bgCounts;
+      chi2[p] = ((sumTotal / n) * residual(G, b, x, k, yWy)) / Math.max(1, F - positive);
+    }
+    return { maps, chi2, background };
+  }
+
+  /** G = A'WA over the fit range with the current weights. */
+  private normalMatrix(): void {
+    const { k, w, G, A } = this;
+    const F = w.length;
+    G.fill(0);
+    for (let c = 0; c < F; c++) {
+      const wc = w[c]!;
+      const row = c * k;
+      for (let i = 0; i < k; i++) {
+        const ai = wc * A[row + i]!;
+        if (ai === 0) continue;
+        for (let j = i; j < k; j++) G[i * k + j]! += ai * A[row + j]!;
+      }
+    }
+    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) G[i * k + j] = G[j * k + i]!;
+  }
+}
+
+/** sum_c w_c (y_c - (Ax)_c)^2 = y'Wy - 2 x'b + x'Gx (clamped at 0 against rounding). */
+function residual(G: Float64Array, b: Float64Array, x: Float64Array, k: number, yWy: number): number {
+  let xb = 0;
+  let xGx = 0;
+  for (let i = 0; i < k; i++) {
+    const xi = x[i]!;
+    if (xi === 0) continue;
+    xb += xi * b[i]!;
+    let gi = 0;
+    for (let j = 0; j < k; j++) gi += G[i * k + j]! * x[j]!;
+    xGx += xi * gi;
+  }
+  return Math.max(0, yWy - 2 * xb + xGx);
+}
