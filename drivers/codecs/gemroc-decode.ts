@@ -118,8 +118,12 @@ export class GemrocDecoder {
       out.t[k] = ((hi & 0xfffff) * 2048 + (lo >>> 21)) * FPGA_TICK_NS + ((lo >>> 9) & 0xfff) * ASIC_TICK_NS;
       k++;
     }
-    out.n = k;
     c.hits += k;
-    return out;
+    if (k === n) {
+      out.n = k;
+      return out;
+    }
+    // some hits were dropped: hand out views of exactly k entries
+    return { kind: 'hits', n: k, plane: out.plane.subarray(0, k), strip: out.strip.subarray(0, k), adc: out.adc.subarray(0, k), t: out.t.subarray(0, k) };
   }
 }
