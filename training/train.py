@@ -1,0 +1,318 @@
+"""Trains one spectrum model (cnn | vit | lt-vit) on a `gemxrf dataset` directory and exports ONNX + card.
+
+    python3 training/train.py --arch lt-vit --data DS --test-data DS_TEST --out models/NAME --minutes 8
+
+Loss: fraction regression over E elements + background (default 'r2': squared error divided by each
+column's training variance, i.e. 1 - R^2 per column, which is what the uniform-average R^2 metric rewards)
+plus BCE on presence. AdamW, linear warmup then cosine decay over the epoch or time budget, early stopping
+on validation loss. The best checkpoint is saved at every improvement (OUT.pt) so a run killed by a time
+limit can still be exported with training/export.py.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import inspect
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from data import Batches, check_compatible, load_dataset, split_indices, thin_counts, with_background
+from metrics import best_threshold, r2_uniform, summarise
+from models import ARCHS, CNN, LTViT, ViT, build_model, count_parameters
+
+ARCH_CLASSES = {"cnn": CNN, "vit": ViT, "lt-vit": LTViT}
+# CLI flag -> constructor argument, per architecture (flags not listed for an arch are ignored for it).
+MODEL_FLAGS = {
+    "cnn": {"cnn_widths": "widths", "cnn_kernel": "kernel", "cnn_hidden": "hidden", "dropout": "dropout"},
+    "vit": {"patch": "patch", "dim": "dim", "depth": "depth", "heads": "heads", "mlp_ratio": "mlp_ratio", "dropout": "dropout"},
+    "lt-vit": {"patch": "patch", "dim": "dim", "depth": "depth", "heads": "heads", "mlp_ratio": "mlp_ratio",
+               "dropout": "dropout", "label_depth": "label_depth"},
+}
+
+
+def add_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--arch", choices=ARCHS, required=True)
+    ap.add_argument("--data", required=True, help="training dataset directory (gemxrf dataset --out)")
+    ap.add_argument("--val-data", help="validation dataset directory (default: a --val-fraction split of --data)")
+    ap.add_argument("--test-data", help="test dataset directory (default: a --test-fraction split of --data)")
+    ap.add_argument("--val-fraction", type=float, default=0.1)
+    ap.add_argument("--test-fraction", type=float, default=0.1)
+    ap.add_argument("--out", help="output path without extension: writes OUT.pt, OUT.onnx, OUT.json")
+    ap.add_argument("--epochs", type=int, help="epoch limit (default 30 when --minutes is not given)")
+    ap.add_argument("--minutes", type=float, help="training time budget; the LR schedule is stretched over it")
+    ap.add_argument("--max-steps", type=int, help="hard step limit (smoke tests)")
+    ap.add_argument("--batch-size", type=int, default=512)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--warmup-steps", type=int, default=300)
+    ap.add_argument("--patience", type=int, default=6, help="evaluations without validation improvement before stopping")
+    ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (default: once per epoch)")
+    ap.add_argument("--max-eval", type=int, default=50000, help="at most this many validation spectra per evaluation")
+    ap.add_argument("--frac-loss", choices=["r2", "mse", "kl"], default="r2")
+    ap.add_argument("--presence-weight", type=float, default=0.5)
+    ap.add_argument("--thin-prob", type=float, default=0.5, help="share of each batch thinned to a lower count total")
+    ap.add_argument("--min-counts", type=float, default=50, help="lowest total a spectrum is thinned to")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: all cores, at most 8)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quiet", action="store_true")
+    # model hyperparameters (defaults: the constructors' defaults in models.py)
+    ap.add_argument("--patch", type=int)
+    ap.add_argument("--dim", type=int)
+    ap.add_argument("--depth", type=int)
+    ap.add_argument("--heads", type=int)
+    ap.add_argument("--label-depth", type=int)
+    ap.add_argument("--mlp-ratio", type=float)
+    ap.add_argument("--dropout", type=float)
+    ap.add_argument("--cnn-widths", type=lambda s: [int(v) for v in s.split(",")], help="e.g. 16,32,48,64")
+    ap.add_argument("--cnn-kernel", type=int)
+    ap.add_argument("--cnn-hidden", type=int)
+
+
+def model_params(arch: str, cfg: dict) -> dict:
+    """Effective constructor arguments: models.py defaults overridden by the flags that were given."""
+    sig = inspect.signature(ARCH_CLASSES[arch].__init__)
+    params = {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+    for flag, name in MODEL_FLAGS[arch].items():
+        if cfg.get(flag) is not None:
+            params[name] = cfg[flag]
+    if "widths" in params:
+        params["widths"] = list(params["widths"])
+    return params
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def fraction_loss(kind: str, frac_logits, target, inv_var):
+    """target includes the background column (E + 1). 'r2' weights each column by 1 / its variance."""
+    if kind == "kl":
+        return -(target * F.log_softmax(frac_logits, dim=1)).sum(dim=1).mean()
+    err = (torch.softmax(frac_logits, dim=1) - target) ** 2
+    if kind == "r2":
+        err = err * inv_var
+    return err.mean()
+
+
+def lr_factor(step: int, warmup: int, progress: float) -> float:
+    """Linear warmup, then cosine from 1 to 0.01 as progress (0..1, steps or time) runs out."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+@torch.no_grad()
+def predict(model, batches: Batches):
+    """Probabilities for a whole index set, as numpy (fractions without background, presence)."""
+    model.eval()
+    fr, pr, ft, pt = [], [], [], []
+    for x, f, p in batches:
+        fl, pl = model(x)
+        fr.append(torch.softmax(fl, dim=1)[:, :-1].float().cpu().numpy())
+        pr.append(torch.sigmoid(pl).float().cpu().numpy())
+        ft.append(f.cpu().numpy())
+        pt.append(p.cpu().numpy())
+    return np.concatenate(fr), np.concatenate(pr), np.concatenate(ft), np.concatenate(pt)
+
+
+def prepare_data(cfg: dict, device: torch.device):
+    """Train / validation / test Batches, from separate directories where given, else from splits of --data."""
+    ds = load_dataset(cfg["data"])
+    val_ds = load_dataset(cfg["val_data"]) if cfg.get("val_data") else None
+    test_ds = load_dataset(cfg["test_data"]) if cfg.get("test_data") else None
+    for other in (val_ds, test_ds):
+        if other is not None:
+            check_compatible(ds, other)
+    fracs = [0.0 if val_ds else cfg["val_fraction"], 0.0 if test_ds else cfg["test_fraction"]]
+    train_idx, val_idx, test_idx = split_indices(ds.n, fracs, cfg["seed"])
+    rng = np.random.default_rng(cfg["seed"] + 1)
+
+    def cap(d, idx):
+        idx = np.arange(d.n) if idx is None else idx
+        return np.sort(rng.choice(idx, cfg["max_eval"], replace=False)) if len(idx) > cfg["max_eval"] else idx
+
+    bs = cfg["batch_size"]
+    train = Batches(ds, train_idx, bs, device, shuffle=True, seed=cfg["seed"])
+    val = Batches(val_ds or ds, cap(val_ds or ds, None if val_ds else val_idx), 4096, device, shuffle=False)
+    test = Batches(test_ds or ds, np.arange(test_ds.n) if test_ds else test_idx, 4096, device, shuffle=False)
+    if len(val.indices) == 0 or len(test.indices) == 0:
+        raise ValueError("validation or test set is empty: give --val-data/--test-data or larger fractions")
+    seeds = {"train": ds.meta.get("seed"), "validation": (val_ds or ds).meta.get("seed"), "test": (test_ds or ds).meta.get("seed")}
+    return ds, train, val, test, seeds
+
+
+def run(cfg: dict) -> dict:
+    """Trains per cfg (the parsed CLI flags as a dict); returns the best model, its metrics and the card fields."""
+    t_start = time.time()
+    device = pick_device(cfg["device"])
+    if device.type == "cpu":
+        torch.set_num_threads(cfg["threads"] or min(os.cpu_count() or 1, 8))
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"])
+    log = (lambda *a: None) if cfg.get("quiet") else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    ds, train, val, test, seeds = prepare_data(cfg, device)
+    arch = cfg["arch"]
+    mp = model_params(arch, cfg)
+    model = build_model(arch, ds.channels, len(ds.elements), **mp).to(device)
+    log(f"{arch}: {count_parameters(model)} parameters, {len(train.indices)} train / {len(val.indices)} val / "
+        f"{len(test.indices)} test spectra, device {device}")
+
+    # Column variances of the training targets (incl. background) for the 'r2' loss; from a sample is enough.
+    sample = np.sort(np.random.default_rng(cfg["seed"]).choice(train.indices, min(len(train.indices), 100000), replace=False))
+    tgt = with_background(torch.from_numpy(np.asarray(ds.fractions[sample], dtype=np.float32)))
+    inv_var = (1.0 / tgt.var(dim=0).clamp_min(1e-6)).to(device)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    epochs = cfg.get("epochs") or (None if cfg.get("minutes") else 30)
+    budget_s = cfg["minutes"] * 60.0 if cfg.get("minutes") else None
+    total_steps = epochs * len(train) if epochs else None
+    if cfg.get("max_steps"):
+        total_steps = min(total_steps or cfg["max_steps"], cfg["max_steps"])
+    eval_every = cfg.get("eval_every") or len(train)
+
+    best = {"loss": float("inf"), "state": None, "step": 0, "threshold": 0.5, "val": None}
+    history, step, evals_since_best, stopped_by = [], 0, 0, "epochs"
+    t_train = time.time()
+    running = []
+
+    def evaluate():
+        nonlocal evals_since_best
+        fp, pp, ft, pt = predict(model, val)
+        ft_t, fp_t = torch.from_numpy(ft), torch.from_numpy(fp)
+        tgt_bg = with_background(ft_t)
+        pred_bg = torch.cat([fp_t, (1 - fp_t.sum(1, keepdim=True)).clamp_min(1e-7)], dim=1)
+        fl = fraction_loss(cfg["frac_loss"], torch.log(pred_bg.clamp_min(1e-7)), tgt_bg, inv_var.cpu())
+        bce = F.binary_cross_entropy(torch.from_numpy(pp).clamp(1e-7, 1 - 1e-7), torch.from_numpy(pt))
+        loss = float(fl + cfg["presence_weight"] * bce)
+        thr, f1 = best_threshold(pt, pp)
+        r2 = r2_uniform(ft, fp)
+        history.append({"step": step, "seconds": round(time.time() - t_train, 1),
+                        "trainLoss": float(np.mean(running)) if running else None, "valLoss": loss, "valR2": r2, "valMacroF1": f1})
+        log(f"step {step:6d}  train {history[-1]['trainLoss'] or float('nan'):.4f}  val {loss:.4f}  R2 {r2:.4f}  F1 {f1:.4f} @ {thr:.2f}")
+        running.clear()
+        if loss < best["loss"]:
+            best.update(loss=loss, state=copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()}),
+                        step=step, threshold=thr)
+            evals_since_best = 0
+            if cfg.get("out"):
+                save_checkpoint(cfg, arch, mp, ds, best, seeds, train, history, device, t_train, metrics=None)
+        else:
+            evals_since_best += 1
+        model.train()
+
+    model.train()
+    done = False
+    while not done:
+        for x, f, p in train:
+            elapsed = time.time() - t_train
+            progress = max(step / total_steps if total_steps else 0.0, elapsed / budget_s if budget_s else 0.0)
+            if progress >= 1.0:
+                stopped_by = "minutes" if budget_s and elapsed >= budget_s else ("max-steps" if cfg.get("max_steps") and step >= cfg["max_steps"] else "epochs")
+                done = True
+                break
+            for g in opt.param_groups:
+                g["lr"] = cfg["lr"] * lr_factor(step, cfg["warmup_steps"], progress)
+            x = thin_counts(x, cfg["thin_prob"], cfg["min_counts"])
+            fl, pl = model(x)
+            loss = fraction_loss(cfg["frac_loss"], fl, with_background(f), inv_var) + \
+                cfg["presence_weight"] * F.binary_cross_entropy_with_logits(pl, p)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            running.append(float(loss.detach()))
+            step += 1
+            if step % eval_every == 0:
+                evaluate()
+                if evals_since_best >= cfg["patience"]:
+                    stopped_by, done = "early-stopping", True
+                    break
+    if not history or history[-1]["step"] != step:
+        evaluate()
+
+    model.load_state_dict(best["state"])
+    model.eval()
+    fp, pp, ft, pt = predict(model, val)
+    metrics = {"validation": summarise(ds.elements, ft, fp, pt, pp, best["threshold"])}
+    fp, pp, ft, pt = predict(model, test)
+    metrics["test"] = summarise(ds.elements, ft, fp, pt, pp, best["threshold"])
+    training = training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, stopped_by)
+    log(f"best step {best['step']}: val R2 {metrics['validation']['r2']:.4f}, test R2 {metrics['test']['r2']:.4f}, "
+        f"test macro-F1 {metrics['test']['macroF1']:.4f} @ {best['threshold']:.2f} ({time.time() - t_start:.0f} s)")
+    result = {"model": model.cpu(), "arch": arch, "modelParams": mp, "threshold": best["threshold"], "metrics": metrics,
+              "training": training, "energyGrid": ds.energy_grid, "elements": ds.elements, "history": history}
+    if cfg.get("out"):
+        save_checkpoint(cfg, arch, mp, ds, best, seeds, train, history, device, t_train, metrics, stopped_by)
+    return result
+
+
+def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, stopped_by="running") -> dict:
+    steps_per_epoch = len(train)
+    last = history[-1]["step"] if history else 0
+    hp = {k: cfg[k] for k in ("batch_size", "lr", "weight_decay", "warmup_steps", "patience", "frac_loss",
+                              "presence_weight", "thin_prob", "min_counts", "seed", "val_fraction", "test_fraction")}
+    return {
+        "datasetSeeds": seeds,
+        "datasets": {"train": os.path.abspath(cfg["data"]), "validation": cfg.get("val_data"), "test": cfg.get("test_data")},
+        "generator": {k: v for k, v in ds.meta.items() if k not in ("elements", "energyGrid")},
+        "n": int(len(train.indices)),
+        "epochs": round(last / steps_per_epoch, 3),
+        "steps": last,
+        "bestStep": best["step"],
+        "stoppedBy": stopped_by,
+        "minutes": round((time.time() - t_train) / 60.0, 2),
+        "minutesBudget": cfg.get("minutes"),
+        "device": str(device) if device.type == "cpu" else f"{device} ({torch.cuda.get_device_name(device)})",
+        "torch": torch.__version__,
+        "hyperparameters": {**hp, "model": mp},
+        "optimizer": {"name": "AdamW", "lr": cfg["lr"], "weightDecay": cfg["weight_decay"],
+                      "schedule": f"linear warmup {cfg['warmup_steps']} steps, cosine to 1% over the step/time budget",
+                      "gradClip": 1.0},
+        "history": history,
+    }
+
+
+def save_checkpoint(cfg, arch, mp, ds, best, seeds, train, history, device, t_train, metrics, stopped_by="running"):
+    """OUT.pt: weights + everything export.py needs to write the card without the datasets."""
+    ck = {"arch": arch, "modelParams": mp, "state": best["state"], "energyGrid": ds.energy_grid, "elements": ds.elements,
+          "presenceThreshold": best["threshold"],
+          "training": training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, stopped_by),
+          "metrics": metrics or {"validation": {"valLoss": best["loss"]}, "test": None}}
+    tmp = cfg["out"] + ".pt.tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(tmp)), exist_ok=True)
+    torch.save(ck, tmp)
+    os.replace(tmp, cfg["out"] + ".pt")  # atomic: a kill mid-save never leaves a broken checkpoint
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_args(ap)
+    ap.add_argument("--no-export", action="store_true", help="skip writing OUT.onnx / OUT.json")
+    cfg = vars(ap.parse_args(argv))
+    res = run(cfg)
+    out = {"metrics": {k: {m: v[m] for m in ("r2", "macroF1", "fractionMAE")} for k, v in res["metrics"].items()},
+           "presenceThreshold": res["threshold"]}
+    if cfg.get("out") and not cfg["no_export"]:
+        from export import write_model
+        onnx_path, card_path = write_model(cfg["out"], res["arch"], res["model"], res["energyGrid"], res["elements"],
+                                           res["threshold"], res["training"], res["metrics"])
+        out.update(onnx=onnx_path, card=card_path)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
