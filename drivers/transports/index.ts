@@ -3,7 +3,7 @@
 export { createSerialTransport, portMatches, DEFAULT_BAUD, type SerialTransportOptions, type SerialBinding } from './serial.js';
 export { createUsbTransport, normalizeUsbUrl, parseUsbTarget, type UsbTransportOptions } from './usb.js';
 export { createTcpTransport, type TcpTransportOptions } from './tcp.js';
-export { createUdpTransport, DEFAULT_UDP_RCVBUF, type UdpSenderCounters } from './udp.js';
+export { createUdpTransport, DEFAULT_UDP_RCVBUF, type UdpStreamCounters } from './udp.js';
 export { Backoff, backoffFromUrl, withReconnectParams, DEFAULT_RECONNECT, type BackoffOptions } from './backoff.js';
 export { ReconnectingTransport, type Connect, type Link, type LinkSink } from './reconnecting-transport.js';
 export type { UsbBackend, UsbBulkIn, UsbDeviceInfo, UsbHotplugEvent } from './usb-backend.js';

@@ -2,13 +2,15 @@
 // one emission (the codec sees packet boundaries). The receive buffer is large by default because a UDP
 // socket drops whatever arrives while the event loop is busy; status() reports what the OS actually granted
 // (Linux caps it at net.core.rmem_max and reports double the request) and the kernel's own drop counter.
-// Per-sender counters: packets, and with format=gemroc losses from each board's own packet number.
+// Per-board counters (format=gemroc: board id and packet number from the header, read by the codecs'
+// readGemrocHeader, losses by their SequenceTracker); per-sender packet counts with format=raw.
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { registerTransport } from '../open-transport.js';
 import type { Transport } from '../transport.js';
 import { backoffFromUrl } from './backoff.js';
 import { ReconnectingTransport, type Link, type LinkSink } from './reconnecting-transport.js';
+import { readGemrocHeader } from '../codecs/gemroc-decode.js';
 import { SequenceTracker, zeroSequenceCounters, type SequenceCounters } from '../codecs/sequence-tracker.js';
 import { boolParam, checkKnownParams, intParam, RECONNECT_PARAMS } from './url-params.js';
 
@@ -16,7 +18,12 @@ export const DEFAULT_UDP_RCVBUF = 8 * 1024 * 1024;
 
 export type UdpFormat = 'gemroc' | 'raw';
 
-export interface UdpSenderCounters {
+export interface UdpStreamCounters {
+  /** gemroc: 'board N' (the board id in the packet's status word); raw: the sender's address:port. */
+  key: string;
+  /** gemroc: the board id. */
+  board?: number;
+  /** Where the last datagram came from. */
   sender: string;
   packets: number;
   bytes: number;
@@ -37,27 +44,32 @@ export function createUdpTransport(url: URL): Transport {
   let rcvbufGranted: number | undefined;
   let boundPort: number | undefined;
   let datagrams = 0;
-  let shortDatagrams = 0;
-  const senders = new Map<string, { c: UdpSenderCounters; seq: SequenceTracker | undefined }>();
+  let notGemroc = 0;
+  const senders = new Map<string, { c: UdpStreamCounters; seq: SequenceTracker | undefined }>();
 
   const count = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     datagrams++;
-    const key = `${rinfo.address}:${rinfo.port}`;
+    const sender = `${rinfo.address}:${rinfo.port}`;
+    // gemroc: per board, from the header the codecs read (board id and that board's own packet number).
+    const header = format === 'gemroc' ? readGemrocHeader(msg) : null;
+    if (format === 'gemroc' && !header) {
+      notGemroc++;
+      return;
+    }
+    const key = header ? `board ${header.board}` : sender;
     let s = senders.get(key);
     if (!s) {
       // gemroc's packet number is a u64; JS numbers hold it exactly up to 2^53 (centuries at any real rate).
-      s = { c: { sender: key, packets: 0, bytes: 0 }, seq: format === 'gemroc' ? new SequenceTracker(zeroSequenceCounters(), 2 ** 53) : undefined };
+      s = {
+        c: { key, ...(header ? { board: header.board } : {}), sender, packets: 0, bytes: 0 },
+        seq: header ? new SequenceTracker(zeroSequenceCounters(), 2 ** 53) : undefined,
+      };
       senders.set(key, s);
     }
+    s.c.sender = sender;
     s.c.packets++;
     s.c.bytes += msg.length;
-    if (s.seq) {
-      if (msg.length < 8) {
-        shortDatagrams++;
-        return;
-      }
-      s.seq.observe(msg.readUInt32LE(0) + msg.readUInt32LE(4) * 2 ** 32);
-    }
+    if (s.seq && header) s.seq.observe(header.packetNumber);
   };
 
   const connect = (sink: LinkSink): Promise<Link> =>
@@ -90,20 +102,20 @@ export function createUdpTransport(url: URL): Transport {
     backoff: backoffFromUrl(url),
     reconnect: boolParam(url, 'reconnect', true),
     extraStatus: () => {
-      const list: UdpSenderCounters[] = [...senders.values()].map((s) => (s.seq ? { ...s.c, sequence: { ...s.seq.counters } } : { ...s.c }));
+      const list: UdpStreamCounters[] = [...senders.values()].map((s) => (s.seq ? { ...s.c, sequence: { ...s.seq.counters } } : { ...s.c }));
       return {
         format,
         bind: `${host}:${boundPort ?? port}`,
         port: boundPort ?? port,
         datagrams,
-        shortDatagrams,
+        notGemroc,
         rcvbufRequested,
         ...(rcvbufGranted !== undefined ? { rcvbufGranted } : {}),
         ...(rcvbufGranted !== undefined && rcvbufGranted < rcvbufRequested
           ? { rcvbufWarning: `OS granted ${rcvbufGranted} bytes of the ${rcvbufRequested} requested (raise net.core.rmem_max)` }
           : {}),
         ...(boundPort !== undefined ? kernelDrops(type, boundPort) : {}),
-        senders: list,
+        streams: list,
         packetsLost: list.reduce((a, s) => a + (s.sequence?.framesLost ?? 0), 0),
       };
     },
