@@ -124,8 +124,7 @@ export function createFileTransport(url: URL, opts: FileTransportOptions = {}): 
           if (!next) {
             const r = frames.next();
             if (r.done) {
-              if (!datagrams) emitRange(upTo);
-              finish();
+              finish(); // emits up to the end of the file: trailing bytes ride with the last frame
               return;
             }
             next = r.value;
