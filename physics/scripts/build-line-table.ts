@@ -1,9 +1,10 @@
 // Builds physics/tables/lines.json (Z = 11..92: K, L, M lines, edges, yields, jump ratios, Coster-Kronig)
 // from xraylib's plain-text tables, and copies xraylib's licence next to it.
 //
-//   npx tsx physics/scripts/build-line-table.ts [REFERENCE_DIR]
+//   npx tsx physics/scripts/build-line-table.ts [REFERENCE_DIR [OUT_FILE]]
 //
-// REFERENCE_DIR defaults to ../shared/reference/xraylib relative to the repository root.
+// REFERENCE_DIR defaults to ../shared/reference/xraylib relative to the repository root; OUT_FILE to
+// physics/tables/lines.json (the licence goes next to it as XRAYLIB-LICENSE).
 // Files read (xraylib 4.3.0 formats, see that folder's README.md): fluor_lines.dat (eV), radrate.dat,
 // fluor_yield.dat, edges.dat (eV), jump.dat, coskron.dat, atomicweight.dat.
 // Some tables hold more than one entry for the same (Z, key) — newer compilations appended after the
@@ -26,8 +27,8 @@ const MIN_REL_INTENSITY = 1e-4;
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const refDir = resolve(process.argv[2] ?? join(repoRoot, '..', 'shared', 'reference', 'xraylib'));
-const outFile = join(repoRoot, 'physics', 'tables', 'lines.json');
-const licenceOut = join(repoRoot, 'physics', 'tables', 'XRAYLIB-LICENSE');
+const outFile = resolve(process.argv[3] ?? join(repoRoot, 'physics', 'tables', 'lines.json'));
+const licenceOut = join(dirname(outFile), 'XRAYLIB-LICENSE');
 
 type Table = Map<number, Map<string, number>>;
 
