@@ -1,0 +1,239 @@
+// Detector events from a phantom: Poisson arrivals at a count rate, pixel drawn by brightness, energy drawn
+// from the pixel's spectrum, recorded ADC scaled by the GEM gain map.
+//
+// Sampling is exact and needs no quantisation of mixtures: a pixel's expected spectrum is a linear mix of
+// a few component spectra (each element present in the phantom, background, detector lines), so an event
+// is drawn in three O(1) alias steps — pixel (by brightness), component (by the pixel's count shares),
+// channel (by the component's response). Memory: pixels x components + components x channels.
+import { allocEventBatch, type EventBatch } from '../../drivers/batches.js';
+import { DEFAULT_DETECTOR, type BackgroundParams, type DetectorParams } from '../../physics/index.js';
+import { createRng, type Rng } from '../../physics/random.js';
+import { aliasScratch, allocAliasTables, buildAliasRow, type AliasTables } from '../alias.js';
+import { loadPhantom, type Phantom, type PhantomRaster } from '../phantoms/index.js';
+import { componentResponsesOnAdc, DEFAULT_ADC_CALIBRATION, type AdcCalibration } from './adc-spectra.js';
+import { smoothGainMap } from './gain-map.js';
+
+export interface EventGeneratorOptions {
+  /** A phantom or its name ('phantom-painting', 'old-master', 'uniform:Fe', 'png:DIR'). */
+  phantom: Phantom | string;
+  /** Image grid (pixels); default 100 x 100. */
+  width?: number;
+  height?: number;
+  /** ADC resolution in bits (channels = 2^bits); default 12. */
+  adcBits?: number;
+  /** ADC -> keV of the simulated detector; default 0.005 keV/ADC, offset 0. */
+  calibration?: Partial<AdcCalibration>;
+  /** Mean event rate over the whole area (events per second). */
+  ratePerSecond: number;
+  seed: number;
+  /** Detector response (resolution, escape, detector lines...); default physics DEFAULT_DETECTOR. */
+  detector?: Partial<DetectorParams>;
+  /** Overrides of the phantom's background parameters. */
+  background?: Partial<BackgroundParams>;
+  /** Half-range of the smooth GEM gain non-uniformity (0.1 = ±10%); default 0 (uniform gain). */
+  gainNonUniformity?: number;
+  /** Time of the first arrival's clock origin (ns); default 0. */
+  startNs?: number;
+}
+
+export class EventGenerator {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly phantom: Phantom;
+  readonly raster: PhantomRaster;
+  readonly calibration: AdcCalibration;
+  readonly detector: DetectorParams;
+  readonly background: BackgroundParams;
+  /** height x width relative gain applied to the ADC (all ones when non-uniformity is 0). */
+  readonly gainMap: Float32Array;
+  /** Component spectra on the ADC grid (unit sum): elements of the phantom, background, detector lines. */
+  readonly components: readonly Float64Array[];
+  /** pixels x components: each pixel's count-rate share per component (rows sum to 1). */
+  readonly pixelShares: Float64Array;
+
+  private readonly rng: Rng;
+  private readonly pixelTable: AliasTables;
+  private readonly componentTable: AliasTables;
+  private readonly channelTable: AliasTables;
+  private readonly uniformGain: boolean;
+  private meanIntervalNs: number;
+  private nextArrivalNs: number;
+  private emitted = 0;
+  /** End of the span the last generate() covered (ns). */
+  private spanEnd: number;
+  private own: EventBatch = allocEventBatch(0);
+
+  constructor(opts: EventGeneratorOptions) {
+    this.width = opts.width ?? 100;
+    this.height = opts.height ?? 100;
+    const adcBits = opts.adcBits ?? 12;
+    if (!Number.isInteger(adcBits) || adcBits < 8 || adcBits > 16) throw new Error(`adcBits must be an integer in 8..16, got ${adcBits}`);
+    this.channels = 2 ** adcBits;
+    if (this.width * this.height > 2 ** 24) throw new Error('event generator: image grid too large');
+    this.phantom = typeof opts.phantom === 'string' ? loadPhantom(opts.phantom) : opts.phantom;
+    this.calibration = { ...DEFAULT_ADC_CALIBRATION, ...opts.calibration };
+    this.detector = { ...DEFAULT_DETECTOR, ...opts.detector };
+    this.background = { ...this.phantom.background, ...opts.background };
+    if (!Number.isFinite(opts.seed)) throw new Error(`seed must be a number, got ${opts.seed}`);
+    this.rng = createRng(opts.seed);
+    this.meanIntervalNs = 0;
+    this.setRate(opts.ratePerSecond);
+    this.gainMap = smoothGainMap(this.width, this.height, opts.gainNonUniformity ?? 0, opts.seed);
+    this.uniformGain = (opts.gainNonUniformity ?? 0) === 0;
+
+    this.raster = this.phantom.render(this.width, this.height);
+    this.components = componentResponsesOnAdc(this.raster.elements, this.background, this.detector, this.calibration, this.channels);
+    const K = this.components.length;
+    const E = this.raster.elements.length;
+    const P = this.width * this.height;
+    const detShare = this.detector.cuShare + this.detector.alShare;
+    if (!(detShare >= 0 && detShare < 1)) throw new Error(`detector line shares must sum to [0, 1), got ${detShare}`);
+
+    // Per-pixel component shares and total rate (the brightness the pixel table samples by).
+    this.pixelShares = new Float64Array(P * K);
+    const rate = new Float64Array(P);
+    const w = new Float64Array(K);
+    this.componentTable = allocAliasTables(P, K);
+    const scratchK = aliasScratch(K);
+    for (let p = 0; p < P; p++) {
+      let sample = this.raster.backgroundAmount[p]!;
+      for (let e = 0; e < E; e++) sample += this.raster.amounts[e * P + p]!;
+      const total = sample / (1 - detShare);
+      rate[p] = total;
+      if (total === 0) {
+        // A pixel that emits nothing is never drawn; give it a valid row anyway.
+        w.fill(0);
+        w[K - 1] = 1;
+      } else {
+        for (let e = 0; e < E; e++) w[e] = this.raster.amounts[e * P + p]! / total;
+        w[E] = this.raster.backgroundAmount[p]! / total;
+        w[E + 1] = detShare;
+      }
+      for (let k = 0; k < K; k++) this.pixelShares[p * K + k] = w[k]!;
+      buildAliasRow(this.componentTable, p, w, scratchK);
+    }
+    this.pixelTable = allocAliasTables(1, P);
+    buildAliasRow(this.pixelTable, 0, rate);
+    this.channelTable = allocAliasTables(K, this.channels);
+    const scratchC = aliasScratch(this.channels);
+    this.components.forEach((r, k) => buildAliasRow(this.channelTable, k, r, scratchC));
+
+    this.spanEnd = opts.startNs ?? 0;
+    this.nextArrivalNs = this.spanEnd + this.drawIntervalNs();
+  }
+
+  /** Changes the mean event rate from the next arrival on. */
+  setRate(ratePerSecond: number): void {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new Error(`event rate must be > 0 per second, got ${ratePerSecond}`);
+    this.meanIntervalNs = 1e9 / ratePerSecond;
+  }
+
+  /** Events generated so far. */
+  get count(): number {
+    return this.emitted;
+  }
+
+  /** Time of the next event that will be generated (ns). */
+  get nextTimeNs(): number {
+    return this.nextArrivalNs;
+  }
+
+  /** Expected spectrum of pixel (x, y) on the ADC grid before the gain map (unit sum). */
+  expectedSpectrum(x: number, y: number): Float64Array {
+    const p = y * this.width + x;
+    const K = this.components.length;
+    const out = new Float64Array(this.channels);
+    for (let k = 0; k < K; k++) {
+      const s = this.pixelShares[p * K + k]!;
+      const r = this.components[k]!;
+      for (let c = 0; c < out.length; c++) out[c]! += s * r[c]!;
+    }
+    return out;
+  }
+
+  /**
+   * The next n events. Writes into `out` when given (capacity >= n), else into the generator's own
+   * batch, which the next call overwrites: copy what you keep.
+   */
+  next(n: number, out?: EventBatch): EventBatch {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`event count must be a non-negative integer, got ${n}`);
+    const b = out ?? this.ownBatch(n);
+    if (b.x.length < n) throw new Error(`event batch capacity ${b.x.length} < ${n}`);
+    this.fill(b, n, Infinity);
+    return b;
+  }
+
+  /**
+   * All events arriving in the next durationNs (from the end of the previous call's span), up to
+   * maxEvents (the rest follow in the next call). Same batch reuse rule as next().
+   */
+  generate(durationNs: number, out?: EventBatch, maxEvents = 1 << 22): EventBatch {
+    if (!(durationNs >= 0)) throw new Error(`duration must be >= 0 ns, got ${durationNs}`);
+    const expected = durationNs / this.meanIntervalNs;
+    const cap = Math.min(maxEvents, Math.ceil(expected + 6 * Math.sqrt(expected) + 16));
+    const b = out ?? this.ownBatch(cap);
+    this.fill(b, Math.min(cap, b.x.length), this.spanEnd + durationNs);
+    this.spanEnd += durationNs;
+    return b;
+  }
+
+  private ownBatch(n: number): EventBatch {
+    if (this.own.x.length < n) this.own = allocEventBatch(Math.max(n, this.own.x.length * 2));
+    return this.own;
+  }
+
+  private drawIntervalNs(): number {
+    // 1 - u lies in (0, 1]: the log is finite.
+    return -Math.log(1 - this.rng.next()) * this.meanIntervalNs;
+  }
+
+  /** The hot loop: up to n events with arrival time < endNs. Three alias draws and one exponential per event. */
+  private fill(b: EventBatch, n: number, endNs: number): void {
+    const next = this.rng.next;
+    const P = this.width * this.height;
+    const K = this.components.length;
+    const C = this.channels;
+    const pProb = this.pixelTable.prob, pAlias = this.pixelTable.alias;
+    const kProb = this.componentTable.prob, kAlias = this.componentTable.alias;
+    const cProb = this.channelTable.prob, cAlias = this.channelTable.alias;
+    const gain = this.gainMap;
+    const uniformGain = this.uniformGain;
+    const width = this.width;
+    const maxAdc = C - 1;
+    const meanInterval = this.meanIntervalNs;
+    const xs = b.x, ys = b.y, adcs = b.adc, ts = b.t;
+    let t = this.nextArrivalNs;
+    let i = 0;
+    for (; i < n && t < endNs; i++) {
+      let u = next() * P;
+      let j = u | 0;
+      const pix = u - j < pProb[j]! ? j : pAlias[j]!;
+      u = next() * K;
+      j = u | 0;
+      let k = pix * K + j;
+      const comp = u - j < kProb[k]! ? j : kAlias[k]!;
+      u = next() * C;
+      j = u | 0;
+      k = comp * C + j;
+      const adc = u - j < cProb[k]! ? j : cAlias[k]!;
+      const y = (pix / width) | 0;
+      xs[i] = pix - y * width;
+      ys[i] = y;
+      adcs[i] = adc;
+      ts[i] = t;
+      t -= Math.log(1 - next()) * meanInterval;
+    }
+    this.nextArrivalNs = t;
+    this.emitted += i;
+    b.n = i;
+    if (!uniformGain) {
+      // A second pass keeps the main loop lean. Dither inside the channel before scaling so the gain map
+      // does not comb the spectrum; the ADC saturates at its top channel.
+      for (let e = 0; e < i; e++) {
+        const a = ((adcs[e]! + next()) * gain[ys[e]! * width + xs[e]!]!) | 0; // positive: truncation is floor
+        adcs[e] = a > maxAdc ? maxAdc : a;
+      }
+    }
+  }
+}
