@@ -73,6 +73,8 @@ export function createSerialTransport(url: URL, opts: SerialTransportOptions = {
     currentPath = portPath;
     port.on('data', (chunk: Buffer) => sink.data(chunk));
     port.on('error', (err: Error) => sink.end(new Error(`${portPath}: ${err.message}`)));
+    // A read of 0 bytes (EOF: the pty's other side went away) ends the readable side without a 'close'.
+    port.on('end', () => sink.end(new Error(`${portPath}: end of stream (device gone)`)));
     port.on('close', (err?: Error & { disconnected?: boolean }) =>
       sink.end(new Error(err?.disconnected ? `${portPath} unplugged (${err.message})` : `${portPath} closed`)),
     );
