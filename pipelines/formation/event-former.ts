@@ -1,0 +1,282 @@
+// Event formation for the strip readout: HitBatch -> EventBatch. Per plane a gap clusterer (plane-clusterer.ts),
+// then a matcher that pairs X and Y clusters (after ESS's event-formation-unit GapMatcher).
+//
+// Release rule. Hits may arrive out of time order by up to latencyNs (several ASICs and boards). Each plane's
+// clock is the latest hit time seen on it; `settled` = min(clock X, clock Y) - latencyNs is the time up to which
+// every hit has arrived. A cluster closes when its last hit + timeGapNs <= settled, and a cluster is matched
+// only when the other plane's frontier (plane-clusterer.ts) is past its start + matchWindowNs, so every
+// candidate partner is known. Nothing depends on where batches begin or end: any split of the same hit
+// stream gives the same events (tested). A hit older than what was already settled is late: dropped, counted.
+// If one plane goes silent its clock stops; once a plane holds more than maxPendingHits, the later clock
+// settles instead (counted as stalledSettles), so memory stays bounded.
+//
+// Matching. Clusters are taken in start-time order across both planes. The earliest one picks, among the
+// unmatched clusters of the other plane starting within matchWindowNs, the partner that minimises
+// |dt| / matchWindowNs + |ln(qX / qY)| (time first, charge similarity to untangle coincident photons).
+// No partner: x-only / y-only. A pair is then rejected, in this order, as too wide (either cluster spans more
+// than maxClusterStrips strips), too long (either lasts more than maxClusterSpanNs) or ratio (qX / qY outside
+// [chargeRatioMin, chargeRatioMax]); else it becomes an event. Every cluster ends in exactly one counter:
+// clustersX = events + tooWide + tooLong + ratio + xOnly (same for Y with yOnly).
+//
+// Output event: x = floor((cX + 0.5) * width / stripsPerPlane) (strip k covers [k, k+1) on the plane, so its
+// centre is k + 0.5), clamped to [0, width); y likewise from the Y plane with height. adc = round((qX + qY) / 2),
+// the mean of both planes' charge sums: using both halves the relative noise of the charge split compared
+// to one plane alone; saturated at 65535 (counted). t = the earlier of the two cluster start times.
+import { allocEventBatch, type EventBatch, type HitBatch } from '../../drivers/batches.js';
+import type { DetectorConfig, FormationConfig } from '../../config/schema.js';
+import { ClusterQueue } from './cluster-queue.js';
+import { PlaneClusterer } from './plane-clusterer.js';
+
+export interface FormationCounters {
+  hitsIn: number;
+  /** plane > 1 */
+  hitsBadPlane: number;
+  /** strip >= stripsPerPlane */
+  hitsBadStrip: number;
+  /** older than the time already settled (arrived later than latencyNs allows) */
+  hitsLate: number;
+  clustersX: number;
+  clustersY: number;
+  events: number;
+  xOnly: number;
+  yOnly: number;
+  tooWide: number;
+  tooLong: number;
+  ratio: number;
+  adcSaturated: number;
+  /** time clusters cut at the size limit instead of at a time gap (pile-up) */
+  forcedCuts: number;
+  /** settles driven by one plane alone because the other plane's clock stalled */
+  stalledSettles: number;
+}
+
+export type FormationDetector = Pick<DetectorConfig, 'stripsPerPlane' | 'width' | 'height'>;
+
+export interface EventFormerOptions {
+  /** A plane holding more pending hits than this settles on the later clock. */
+  maxPendingHits?: number;
+}
+
+export class EventFormer {
+  private readonly planes: [PlaneClusterer, PlaneClusterer];
+  private readonly queues: [ClusterQueue, ClusterQueue];
+  private clock = new Float64Array([-Infinity, -Infinity]);
+  private settled = -Infinity;
+  private readonly c: FormationCounters = {
+    hitsIn: 0, hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, clustersX: 0, clustersY: 0, events: 0,
+    xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0,
+  };
+  private out = allocEventBatch(1024);
+  private readonly xScale: number;
+  private readonly yScale: number;
+  private readonly maxPendingHits: number;
+
+  constructor(private readonly params: FormationConfig, private readonly detector: FormationDetector, options: EventFormerOptions = {}) {
+    this.planes = [new PlaneClusterer(params.timeGapNs, params.stripGap), new PlaneClusterer(params.timeGapNs, params.stripGap)];
+    this.queues = [new ClusterQueue(), new ClusterQueue()];
+    this.xScale = detector.width / detector.stripsPerPlane;
+    this.yScale = detector.height / detector.stripsPerPlane;
+    this.maxPendingHits = options.maxPendingHits ?? 1 << 16;
+  }
+
+  /** Takes one batch of hits; returns the events that became final (possibly none). */
+  push(batch: HitBatch): EventBatch {
+    const n = batch.n;
+    const plane = batch.plane;
+    const strip = batch.strip;
+    const adc = batch.adc;
+    const t = batch.t;
+    const strips = this.detector.stripsPerPlane;
+    const settled = this.settled;
+    const b0 = this.planes[0].hits;
+    const b1 = this.planes[1].hits;
+    b0.reserve(n);
+    b1.reserve(n);
+    let c0 = this.clock[0]!;
+    let c1 = this.clock[1]!;
+    let badPlane = 0;
+    let badStrip = 0;
+    let late = 0;
+    for (let i = 0; i < n; i++) {
+      const p = plane[i]!;
+      const s = strip[i]!;
+      const ti = t[i]!;
+      if (s >= strips) {
+        if (p > 1) badPlane++;
+        else badStrip++;
+        continue;
+      }
+      // `!(ti > settled)` also drops NaN times.
+      if (!(ti > settled)) {
+        if (p > 1) badPlane++;
+        else late++;
+        continue;
+      }
+      if (p === 0) {
+        b0.push(ti, s, adc[i]!);
+        if (ti > c0) c0 = ti;
+      } else if (p === 1) {
+        b1.push(ti, s, adc[i]!);
+        if (ti > c1) c1 = ti;
+      } else badPlane++;
+    }
+    this.clock[0] = c0;
+    this.clock[1] = c1;
+    this.c.hitsIn += n;
+    this.c.hitsBadPlane += badPlane;
+    this.c.hitsBadStrip += badStrip;
+    this.c.hitsLate += late;
+
+    let s = Math.min(c0, c1) - this.params.latencyNs;
+    if (b0.n > this.maxPendingHits || b1.n > this.maxPendingHits) {
+      const s2 = Math.max(c0, c1) - this.params.latencyNs;
+      if (s2 > s) {
+        s = s2;
+        this.c.stalledSettles++;
+      }
+    }
+    this.out.n = 0;
+    if (s > this.settled) {
+      this.settled = s;
+      this.advance(s);
+    }
+    return this.take();
+  }
+
+  /** End of stream: everything still pending is final. The former is then ready for a new stream. */
+  flush(): EventBatch {
+    this.out.n = 0;
+    this.advance(Infinity);
+    const events = this.take();
+    this.clock[0] = -Infinity;
+    this.clock[1] = -Infinity;
+    this.settled = -Infinity;
+    this.planes[0].hits.clear();
+    this.planes[1].hits.clear();
+    this.queues[0].clear();
+    this.queues[1].clear();
+    return events;
+  }
+
+  counters(): FormationCounters {
+    const [px, py] = this.planes;
+    return { ...this.c, clustersX: px.clusters, clustersY: py.clusters, forcedCuts: px.forcedCuts + py.forcedCuts };
+  }
+
+  /** Hits waiting in the plane buffers (not yet in a closed cluster). */
+  get pendingHits(): number {
+    return this.planes[0].hits.n + this.planes[1].hits.n;
+  }
+
+  private advance(settled: number): void {
+    const fx = this.planes[0].process(settled, this.queues[0]);
+    const fy = this.planes[1].process(settled, this.queues[1]);
+    this.match(fx, fy);
+  }
+
+  /** Decides clusters in start-time order while every candidate partner is known. */
+  private match(frontierX: number, frontierY: number): void {
+    const qx = this.queues[0];
+    const qy = this.queues[1];
+    const win = this.params.matchWindowNs;
+    for (;;) {
+      qx.skipUsed();
+      qy.skipUsed();
+      const hx = qx.head < qx.n;
+      const hy = qy.head < qy.n;
+      if (!hx && !hy) return;
+      // Earliest head; X first on equal start times.
+      const takeX = hx && (!hy || qx.tStart[qx.head]! <= qy.tStart[qy.head]!);
+      const mine = takeX ? qx : qy;
+      const other = takeX ? qy : qx;
+      const i = mine.head;
+      const tc = mine.tStart[i]!;
+      if (!(tc + win < (takeX ? frontierY : frontierX))) return;
+      // Best partner among the other plane's unmatched clusters starting within the window.
+      const qc = mine.charge[i]!;
+      let best = -1;
+      let bestCost = Infinity;
+      for (let j = other.head; j < other.n; j++) {
+        const tj = other.tStart[j]!;
+        if (tj - tc > win) break;
+        if (other.used[j] === 1 || tc - tj > win) continue;
+        const qo = other.charge[j]!;
+        const chargeCost = qc > 0 && qo > 0 ? Math.abs(Math.log(qc / qo)) : 1e9;
+        const cost = Math.abs(tj - tc) / win + chargeCost;
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = j;
+        }
+      }
+      mine.used[i] = 1;
+      if (best < 0) {
+        if (takeX) this.c.xOnly++;
+        else this.c.yOnly++;
+        continue;
+      }
+      other.used[best] = 1;
+      if (takeX) this.decidePair(i, best);
+      else this.decidePair(best, i);
+    }
+  }
+
+  private decidePair(ix: number, iy: number): void {
+    const qx = this.queues[0];
+    const qy = this.queues[1];
+    const p = this.params;
+    if (qx.span[ix]! > p.maxClusterStrips || qy.span[iy]! > p.maxClusterStrips) {
+      this.c.tooWide++;
+      return;
+    }
+    if (qx.tEnd[ix]! - qx.tStart[ix]! > p.maxClusterSpanNs || qy.tEnd[iy]! - qy.tStart[iy]! > p.maxClusterSpanNs) {
+      this.c.tooLong++;
+      return;
+    }
+    const chX = qx.charge[ix]!;
+    const chY = qy.charge[iy]!;
+    const r = chX / chY;
+    if (!(r >= p.chargeRatioMin && r <= p.chargeRatioMax)) {
+      this.c.ratio++;
+      return;
+    }
+    const out = this.out;
+    if (out.n === out.x.length) this.growOut();
+    const k = out.n++;
+    const w = this.detector.width;
+    const h = this.detector.height;
+    let x = Math.floor((qx.centroid[ix]! + 0.5) * this.xScale);
+    let y = Math.floor((qy.centroid[iy]! + 0.5) * this.yScale);
+    x = x < 0 ? 0 : x >= w ? w - 1 : x;
+    y = y < 0 ? 0 : y >= h ? h - 1 : y;
+    out.x[k] = x;
+    out.y[k] = y;
+    let a = Math.round((chX + chY) / 2);
+    if (a > 65535) {
+      a = 65535;
+      this.c.adcSaturated++;
+    }
+    out.adc[k] = a;
+    const tx = qx.tStart[ix]!;
+    const ty = qy.tStart[iy]!;
+    out.t[k] = tx < ty ? tx : ty;
+    this.c.events++;
+  }
+
+  private growOut(): void {
+    const old = this.out;
+    const b = allocEventBatch(old.x.length * 2);
+    b.x.set(old.x);
+    b.y.set(old.y);
+    b.adc.set(old.adc);
+    b.t.set(old.t);
+    b.n = old.n;
+    this.out = b;
+  }
+
+  /** Copies the released events into a batch of their own (the consumer may keep it). */
+  private take(): EventBatch {
+    const o = this.out;
+    const n = o.n;
+    return { kind: 'events', n, x: o.x.slice(0, n), y: o.y.slice(0, n), adc: o.adc.slice(0, n), t: o.t.slice(0, n) };
+  }
+}

@@ -1,0 +1,141 @@
+// One plane's pending strip hits: struct-of-arrays typed buffers kept sorted by time. New hits are appended;
+// sortByTime() is a stable natural merge sort, so the usual case (hits arrive in time order, or as a few
+// interleaved time-ordered runs from several ASICs/boards) costs one pass. Consumed hits are dropped from the
+// front by moving the short remainder down (cheaper than ring-buffer index arithmetic in every hot loop).
+
+export class PlaneBuffer {
+  t: Float64Array;
+  strip: Uint16Array;
+  adc: Uint16Array;
+  n = 0;
+  /** [0, sortedUpTo) is known to be sorted. */
+  private sortedUpTo = 0;
+  private st: Float64Array;
+  private ss: Uint16Array;
+  private sa: Uint16Array;
+  private runs: Int32Array;
+
+  constructor(capacity = 4096) {
+    this.t = new Float64Array(capacity);
+    this.strip = new Uint16Array(capacity);
+    this.adc = new Uint16Array(capacity);
+    this.st = new Float64Array(capacity);
+    this.ss = new Uint16Array(capacity);
+    this.sa = new Uint16Array(capacity);
+    this.runs = new Int32Array(64);
+  }
+
+  /** Makes room for `extra` more hits (doubling; allocation only when a burst outgrows the buffer). */
+  reserve(extra: number): void {
+    const need = this.n + extra;
+    if (need <= this.t.length) return;
+    let cap = this.t.length * 2;
+    while (cap < need) cap *= 2;
+    const grow = <T extends Float64Array | Uint16Array>(a: T, make: (c: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(0, this.n));
+      return b;
+    };
+    this.t = grow(this.t, (c) => new Float64Array(c));
+    this.strip = grow(this.strip, (c) => new Uint16Array(c));
+    this.adc = grow(this.adc, (c) => new Uint16Array(c));
+    this.st = new Float64Array(cap);
+    this.ss = new Uint16Array(cap);
+    this.sa = new Uint16Array(cap);
+  }
+
+  /** Caller reserves first. */
+  push(t: number, strip: number, adc: number): void {
+    const i = this.n++;
+    this.t[i] = t;
+    this.strip[i] = strip;
+    this.adc[i] = adc;
+  }
+
+  /** Drops the first k hits (already clustered). */
+  dropFront(k: number): void {
+    if (k <= 0) return;
+    const rest = this.n - k;
+    if (rest > 0) {
+      this.t.copyWithin(0, k, this.n);
+      this.strip.copyWithin(0, k, this.n);
+      this.adc.copyWithin(0, k, this.n);
+    }
+    this.n = rest;
+    this.sortedUpTo = Math.max(0, this.sortedUpTo - k);
+  }
+
+  clear(): void {
+    this.n = 0;
+    this.sortedUpTo = 0;
+  }
+
+  /** Stable sort of all pending hits by time. */
+  sortByTime(): void {
+    const n = this.n;
+    const t = this.t;
+    let i = this.sortedUpTo > 0 ? this.sortedUpTo : 1;
+    while (i < n && t[i]! >= t[i - 1]!) i++;
+    if (i >= n) {
+      this.sortedUpTo = n;
+      return;
+    }
+    this.mergeSort();
+    this.sortedUpTo = n;
+  }
+
+  /** Natural bottom-up merge sort: find ascending runs, merge neighbours until one run is left. */
+  private mergeSort(): void {
+    const n = this.n;
+    let runs = this.runs;
+    let nr = 0;
+    {
+      const t = this.t;
+      let i = 0;
+      while (i < n) {
+        if (nr + 2 > runs.length) {
+          const r = new Int32Array(runs.length * 2);
+          r.set(runs);
+          runs = this.runs = r;
+        }
+        runs[nr++] = i;
+        i++;
+        while (i < n && t[i]! >= t[i - 1]!) i++;
+      }
+      runs[nr] = n;
+    }
+    let srcT = this.t, srcS = this.strip, srcA = this.adc;
+    let dstT = this.st, dstS = this.ss, dstA = this.sa;
+    while (nr > 1) {
+      let out = 0;
+      for (let r = 0; r < nr; r += 2) {
+        const a0 = runs[r]!;
+        const a1 = runs[r + 1]!;
+        const b1 = r + 2 <= nr ? runs[Math.min(r + 2, nr)]! : a1;
+        let i = a0, j = a1, k = a0;
+        // Stable: on equal times the earlier run (earlier arrival) goes first.
+        while (i < a1 && j < b1) {
+          if (srcT[j]! < srcT[i]!) {
+            dstT[k] = srcT[j]!; dstS[k] = srcS[j]!; dstA[k] = srcA[j]!; j++;
+          } else {
+            dstT[k] = srcT[i]!; dstS[k] = srcS[i]!; dstA[k] = srcA[i]!; i++;
+          }
+          k++;
+        }
+        while (i < a1) { dstT[k] = srcT[i]!; dstS[k] = srcS[i]!; dstA[k] = srcA[i]!; i++; k++; }
+        while (j < b1) { dstT[k] = srcT[j]!; dstS[k] = srcS[j]!; dstA[k] = srcA[j]!; j++; k++; }
+        runs[out++] = a0;
+      }
+      runs[out] = n;
+      nr = out;
+      [srcT, dstT] = [dstT, srcT];
+      [srcS, dstS] = [dstS, srcS];
+      [srcA, dstA] = [dstA, srcA];
+    }
+    if (srcT !== this.t) {
+      // The sorted data ended up in the scratch arrays: swap roles instead of copying back.
+      this.st = this.t; this.ss = this.strip; this.sa = this.adc;
+      this.t = srcT; this.strip = srcS; this.adc = srcA;
+    }
+  }
+}
