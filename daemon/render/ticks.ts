@@ -5,15 +5,23 @@ export interface Tick {
   label: string;
 }
 
-/** The nice step (1, 2, 2.5 or 5 × 10^k) that cuts [min, max] into about `target` intervals. */
+/** The nice step (1, 2, 2.5 or 5 × 10^k) that cuts [min, max] into the number of intervals closest to
+ * `target` (ties go to the larger step: fewer, roomier labels). */
 export function niceStep(min: number, max: number, target = 5): number {
   const span = Math.abs(max - min);
   if (!(span > 0) || !Number.isFinite(span)) return 1;
-  const raw = span / Math.max(1, target);
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const residual = raw / magnitude;
-  const nice = residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 2.5 ? 2.5 : residual <= 5 ? 5 : 10;
-  return nice * magnitude;
+  const want = Math.max(1, target);
+  const magnitude = 10 ** Math.floor(Math.log10(span / want));
+  let best = magnitude;
+  let bestMiss = Infinity;
+  for (const m of [1, 2, 2.5, 5, 10]) {
+    const miss = Math.abs(span / (m * magnitude) - want);
+    if (miss <= bestMiss) {
+      best = m * magnitude;
+      bestMiss = miss;
+    }
+  }
+  return best;
 }
 
 /** Ticks at multiples of a nice step inside [min, max] (inclusive, with float slack). */
