@@ -48,6 +48,8 @@ function scatterYield(e: number): number {
 }
 
 const cache = new ResponseCache(1024);
+/** The jitter curve varies over 0..20 keV, where a GEM records nearly all of the continuum. */
+const JITTER_SPAN_KEV = 20;
 
 export function validateBackground(bg: BackgroundParams): void {
   if (!SUBSTRATES.includes(bg.substrate)) throw new Error(`background.substrate must be one of ${SUBSTRATES.join(', ')}, got '${bg.substrate}'`);
@@ -73,8 +75,9 @@ function substrateContinuum(bg: BackgroundParams): { energies: Float64Array; wei
   }
   for (let e = 0.5 + TUBE_STEP_KEV / 2; e < bg.tubeKV; e += TUBE_STEP_KEV) {
     const x = e / bg.tubeKV;
+    const xj = Math.min(1, e / JITTER_SPAN_KEV);
     let w = Math.pow(e / peakKeV, a) * Math.exp(a * (1 - e / peakKeV)) * (1 - x);
-    if (bg.shapeJitter > 0) w *= Math.exp(bg.shapeJitter * (c1 * (2 * x - 1) + c2 * (6 * x * x - 6 * x + 1) + c3 * Math.sin(3 * Math.PI * x + phase)));
+    if (bg.shapeJitter > 0) w *= Math.exp(bg.shapeJitter * (c1 * (2 * xj - 1) + c2 * (6 * xj * xj - 6 * xj + 1) + c3 * Math.sin(2 * Math.PI * xj + phase)));
     energies.push(e);
     weights.push(w);
   }

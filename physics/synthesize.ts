@@ -60,16 +60,21 @@ export function synthesize(grid: EnergyGrid, mix: Mixture, det: DetectorParams, 
 function addPileup(spec: Float64Array, grid: EnergyGrid, fraction: number): void {
   const n = spec.length;
   const w = binWidth(grid);
-  // centre_i + centre_j - eMin = eMin + (i + j + 1) w  ->  channel floor(i + j + 1 + eMin / w)
-  const shift = 1 + grid.eMinKeV / w;
+  // centre_i + centre_j sits at centre-index u = i + j + 0.5 + eMin / w; split it linearly between the two
+  // nearest channels so the sum peak is not biased by half a channel.
+  const base = 0.5 + grid.eMinKeV / w;
+  const k0 = Math.floor(base);
+  const t = base - k0;
   const sum = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const a = spec[i]!;
     if (a === 0) continue;
     for (let j = 0; j < n; j++) {
-      const k = Math.floor(i + j + shift);
+      const k = i + j + k0;
       if (k >= n) break;
-      if (k >= 0) sum[k]! += a * spec[j]!;
+      const v = a * spec[j]!;
+      if (k >= 0) sum[k]! += (1 - t) * v;
+      if (k + 1 < n && k + 1 >= 0) sum[k + 1]! += t * v;
     }
   }
   normaliseInPlace(sum);
