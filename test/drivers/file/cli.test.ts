@@ -36,7 +36,7 @@ describe('gemxrf record / replay', function () {
     assert.match(r.stdout, /duration:\s+0\.500 s/);
     assert.match(r.stdout, /frames:\s+5 \(HITS 1, EVENTS 2, STATUS 1, END 1, DATAGRAM 0\)/);
     assert.match(r.stdout, /records:\s+3 events, 3 hits/);
-    assert.match(r.stdout, /2 gaps \(4 frames lost\)/ // 3,4,5 missing; 7 failed its CRC);
+    assert.match(r.stdout, /2 gaps \(4 frames lost\)/); // 3,4,5 missing; 7 failed its CRC
     assert.match(r.stdout, /1 CRC errors/);
     const j = runCli(['replay', rec, '--info', '--json']);
     const s = JSON.parse(j.stdout) as { events: number; hits: number; counters: { crcErrors: number }; source: string };
