@@ -36,8 +36,16 @@ class Dataset:
 
     @property
     def energy_grid(self) -> dict:
-        g = self.meta["energyGrid"]
+        g = grid_of(self.meta)
         return {"channels": int(g["channels"]), "eMinKeV": float(g["eMinKeV"]), "eMaxKeV": float(g["eMaxKeV"])}
+
+
+def grid_of(meta: dict) -> dict:
+    """The energy grid block: `energyGrid` in the model contract, `grid` in gemxrf dataset's meta.json v1."""
+    g = meta.get("energyGrid") or meta.get("grid")
+    if not g:
+        raise ValueError("meta.json has no energyGrid/grid block")
+    return g
 
 
 def load_dataset(path: str, mmap: bool = True) -> Dataset:
@@ -53,8 +61,8 @@ def load_dataset(path: str, mmap: bool = True) -> Dataset:
     if fractions.shape != (n, e) or presence.shape != (n, e):
         raise ValueError(f"{path}: shapes disagree: spectra {spectra.shape}, fractions {fractions.shape}, "
                          f"presence {presence.shape}, {e} elements in meta.json")
-    if int(meta["energyGrid"]["channels"]) != c:
-        raise ValueError(f"{path}: meta.json says {meta['energyGrid']['channels']} channels, spectra have {c}")
+    if int(grid_of(meta)["channels"]) != c:
+        raise ValueError(f"{path}: meta.json says {grid_of(meta)['channels']} channels, spectra have {c}")
     return Dataset(path, spectra, fractions, presence, meta)
 
 
