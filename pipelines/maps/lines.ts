@@ -41,31 +41,31 @@ export function mainLineGroups(symbol: string, grid: EnergyGrid, det: DetectorPa
   return [];
 }
 
-/** Lines closer than half a FWHM merge into one group: the GEM records them as one peak. */
+/** Lines within a quarter FWHM of a stronger line join that line's group (Ka1+Ka2, La1+La2, Lb1+Lb2):
+ *  the GEM records them as one peak. Grouping is seeded by the strongest lines, not chained, so a run of
+ *  weak lines cannot bridge La and Lb into one wide group; lines under 5% of the family's strongest are
+ *  ignored (they move no window). */
 function groupLines(lines: XrfLine[], det: DetectorParams, family: 'K' | 'L' | 'M'): LineGroup[] {
-  const sorted = [...lines].sort((a, b) => a.energyKeV - b.energyKeV);
+  const byIntensity = [...lines].sort((a, b) => b.relIntensity - a.relIntensity);
+  const floor = 0.05 * (byIntensity[0]?.relIntensity ?? 0);
   const groups: XrfLine[][] = [];
-  for (const l of sorted) {
-    const g = groups[groups.length - 1];
-    const last = g?.[g.length - 1];
-    if (g && last && l.energyKeV - last.energyKeV < 0.5 * fwhmKeV(l.energyKeV, det)) g.push(l);
+  for (const l of byIntensity) {
+    if (l.relIntensity < floor) break;
+    const g = groups.find((grp) => Math.abs(grp[0]!.energyKeV - l.energyKeV) < 0.25 * fwhmKeV(grp[0]!.energyKeV, det));
+    if (g) g.push(l);
     else groups.push([l]);
   }
   return groups.map((g) => {
     let intensity = 0;
     let moment = 0;
+    let eLowKeV = Infinity;
+    let eHighKeV = -Infinity;
     for (const l of g) {
       intensity += l.relIntensity;
       moment += l.relIntensity * l.energyKeV;
+      eLowKeV = Math.min(eLowKeV, l.energyKeV);
+      eHighKeV = Math.max(eHighKeV, l.energyKeV);
     }
-    const byIntensity = [...g].sort((a, b) => b.relIntensity - a.relIntensity);
-    return {
-      names: byIntensity.map((l) => l.siegbahn),
-      family,
-      eLowKeV: g[0]!.energyKeV,
-      eHighKeV: g[g.length - 1]!.energyKeV,
-      centroidKeV: moment / intensity,
-      intensity,
-    };
+    return { names: g.map((l) => l.siegbahn), family, eLowKeV, eHighKeV, centroidKeV: moment / intensity, intensity };
   });
 }
