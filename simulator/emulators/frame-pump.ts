@@ -24,8 +24,8 @@ export interface FramePumpOptions {
   maxRecords?: number;
   faults?: FaultOptions;
   seed?: number;
-  /** Start the device clock only when a receiver is there. Default true. */
-  startOnReceiver?: boolean;
+  /** When the device clock starts: once a receiver is there (default), at once, or on begin(). */
+  start?: 'receiver' | 'now' | 'manual';
 }
 
 export interface EmulatorStats {
@@ -55,13 +55,18 @@ export interface EmulatorStats {
   achievedRate: number;
   /** Largest delay of a tick behind its schedule (ms): how far the event loop fell behind. */
   maxTickLagMs: number;
-  /** Sequence numbers of dropped / corrupted data units, for exact checks in tests (first 10000). */
-  droppedSeqs: number[];
-  corruptedSeqs: number[];
+  /** Dropped / corrupted units (stream = 0 for gemx, the board for gemroc), for exact checks (first 10000). */
+  droppedUnits: WireUnitId[];
+  corruptedUnits: WireUnitId[];
   endpoint: Record<string, unknown>;
 }
 
-const MAX_LISTED_SEQS = 10_000;
+export interface WireUnitId {
+  stream: number;
+  seq: number;
+}
+
+const MAX_LISTED_UNITS = 10_000;
 
 export class FramePump {
   private readonly s: EmulatorStats;
@@ -79,6 +84,7 @@ export class FramePump {
   private timer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private started = false;
   private resolveDone!: () => void;
   /** Resolves once the pump stopped (duration, maxRecords or stop()) and the endpoint closed. */
   readonly done: Promise<void>;
@@ -96,26 +102,30 @@ export class FramePump {
       running: false, elapsedSec: 0, ticks: 0, framesGenerated: 0, framesSent: 0, framesDropped: 0, framesCorrupted: 0,
       framesUnheard: 0, statusFrames: 0, endFrames: 0, records: 0, recordsDropped: 0, recordsCorrupted: 0, recordsUnheard: 0,
       bytesSent: 0, garbageBytes: 0, garbageChunks: 0, disconnects: 0, achievedRate: 0, maxTickLagMs: 0,
-      droppedSeqs: [], corruptedSeqs: [], endpoint: {},
+      droppedUnits: [], corruptedUnits: [], endpoint: {},
     };
     this.done = new Promise<void>((r) => (this.resolveDone = r));
   }
 
   start(): void {
-    const begin = (): void => {
-      if (this.stopping) return;
-      this.t0 = performance.now();
-      this.s.running = true;
-      if (this.o.faults?.disconnectEverySec) {
-        this.disconnectTimer = setInterval(() => {
-          this.s.disconnects++;
-          void this.o.endpoint.disconnect();
-        }, this.o.faults.disconnectEverySec * 1000);
-      }
-      this.schedule(1);
-    };
-    if (this.o.startOnReceiver ?? true) void this.o.endpoint.whenReceiver().then(begin);
-    else begin();
+    const mode = this.o.start ?? 'receiver';
+    if (mode === 'receiver') void this.o.endpoint.whenReceiver().then(() => this.begin());
+    else if (mode === 'now') this.begin();
+  }
+
+  /** Starts the device clock now (start: 'manual'); no effect once started or stopped. */
+  begin(): void {
+    if (this.stopping || this.started) return;
+    this.started = true;
+    this.t0 = performance.now();
+    this.s.running = true;
+    if (this.o.faults?.disconnectEverySec) {
+      this.disconnectTimer = setInterval(() => {
+        this.s.disconnects++;
+        void this.o.endpoint.disconnect();
+      }, this.o.faults.disconnectEverySec * 1000);
+    }
+    this.schedule(1);
   }
 
   stats(): EmulatorStats {
@@ -124,8 +134,8 @@ export class FramePump {
       ...this.s,
       elapsedSec: elapsed,
       achievedRate: elapsed > 0 ? this.s.records / elapsed : 0,
-      droppedSeqs: [...this.s.droppedSeqs],
-      corruptedSeqs: [...this.s.corruptedSeqs],
+      droppedUnits: [...this.s.droppedUnits],
+      corruptedUnits: [...this.s.corruptedUnits],
       endpoint: this.o.endpoint.stats(),
     };
   }
@@ -160,7 +170,7 @@ export class FramePump {
     for (const u of this.o.framer.frames(batch)) {
       this.s.framesGenerated++;
       this.s.records += u.records;
-      this.place(u.bytes, u.seq, u.records, out);
+      this.place(u.bytes, { stream: u.stream, seq: u.seq }, u.records, out);
     }
     if (this.statusEveryNs > 0 && targetNs - this.lastStatusNs >= this.statusEveryNs) {
       this.lastStatusNs = targetNs;
@@ -169,7 +179,7 @@ export class FramePump {
       if (st) {
         this.s.statusFrames++;
         this.s.framesGenerated++;
-        this.place(st.bytes, st.seq, 0, out);
+        this.place(st.bytes, { stream: st.stream, seq: st.seq }, 0, out);
       }
     }
     this.send(out);
@@ -179,7 +189,7 @@ export class FramePump {
   }
 
   /** Applies the wire faults to one unit and queues what goes on the wire. */
-  private place(bytes: Uint8Array, seq: number, records: number, out: Uint8Array[]): void {
+  private place(bytes: Uint8Array, id: WireUnitId, records: number, out: Uint8Array[]): void {
     const g = this.faults.active ? this.faults.garbage() : null;
     if (g) {
       out.push(g);
@@ -190,13 +200,13 @@ export class FramePump {
     if (fate === 'drop') {
       this.s.framesDropped++;
       this.s.recordsDropped += records;
-      if (this.s.droppedSeqs.length < MAX_LISTED_SEQS) this.s.droppedSeqs.push(seq);
+      if (this.s.droppedUnits.length < MAX_LISTED_UNITS) this.s.droppedUnits.push(id);
       return;
     }
     if (fate === 'corrupt') {
       this.s.framesCorrupted++;
       this.s.recordsCorrupted += records;
-      if (this.s.corruptedSeqs.length < MAX_LISTED_SEQS) this.s.corruptedSeqs.push(seq);
+      if (this.s.corruptedUnits.length < MAX_LISTED_UNITS) this.s.corruptedUnits.push(id);
       out.push(this.faults.corrupt(bytes));
     } else out.push(bytes);
     this.s.framesSent++;

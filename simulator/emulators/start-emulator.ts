@@ -46,8 +46,11 @@ export interface EmulatorOptions {
   durationSec?: number;
   maxRecords?: number;
   faults?: FaultOptions;
-  /** Start the device clock only once a receiver is there (default true; serial and udp start at once). */
-  startOnReceiver?: boolean;
+  /**
+   * When the device clock starts: 'receiver' (tcp, usb default: once a client connects / the endpoint is
+   * claimed), 'now' (serial, udp default: they cannot tell whether anyone listens), or 'manual' (begin()).
+   */
+  start?: 'receiver' | 'now' | 'manual';
   usb?: FakeUsbDeviceOptions;
   serial?: { dir?: string; baud?: number };
 }
@@ -59,6 +62,8 @@ export interface RunningEmulator {
   /** Opens a receiving transport on this emulator (extra URL query parameters appended). */
   openReceiver(params?: Record<string, string | number | boolean>): Transport;
   stats(): EmulatorStats;
+  /** Starts the device clock (start: 'manual'); no effect once running. */
+  begin(): void;
   /** Sends END, closes the endpoint; resolves with the final stats. Idempotent. */
   stop(): Promise<EmulatorStats>;
   /** Resolves when the emulator stopped by itself (duration or maxRecords) or through stop(). */
@@ -130,7 +135,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
     ...(o.maxRecords !== undefined ? { maxRecords: o.maxRecords } : {}),
     ...(o.faults ? { faults: o.faults } : {}),
     seed,
-    startOnReceiver: o.startOnReceiver ?? (o.transport === 'tcp' || o.transport === 'usb'),
+    start: o.start ?? (o.transport === 'tcp' || o.transport === 'usb' ? 'receiver' : 'now'),
   });
   pump.start();
   const done = pump.done.then(() => pump.stats());
@@ -144,6 +149,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
       return usbDevice ? createUsbTransport(url, { backend: usbDevice }) : openTransport(url.toString());
     },
     stats: () => pump.stats(),
+    begin: () => pump.begin(),
     stop: async () => {
       await pump.stop();
       return pump.stats();

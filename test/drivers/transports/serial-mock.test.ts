@@ -1,12 +1,14 @@
 // The serial transport over @serialport/binding-mock: open by path, find by identity, unplug (a read error,
 // as a real unplug gives) and reconnect — under another /dev name when found by identity.
 import assert from 'node:assert/strict';
-import { MockBinding } from '@serialport/binding-mock';
+import { SerialPortMock } from 'serialport';
 import { createSerialTransport, type SerialBinding } from '../../../drivers/transports/serial.js';
 import { openTransport } from '../../../drivers/open-transport.js';
 import type { Transport } from '../../../drivers/transport.js';
 import { concat, waitFor } from './wait.js';
 
+// binding-mock's own types do not resolve under NodeNext; serialport re-exports the mock binding.
+const MockBinding = SerialPortMock.binding;
 type MockPort = Awaited<ReturnType<typeof MockBinding.open>>;
 
 /**

@@ -36,7 +36,7 @@ describe('transports: udp', () => {
     const { t, got, port } = await open('udp://127.0.0.1:0?format=gemroc');
     const a = await sender();
     const b = await sender();
-    cleanup.push(() => a.close(), () => b.close());
+    cleanup.push(() => void a.close(), () => void b.close());
     const none = new Uint32Array(0);
     // board 0 sends packets 0..9 without 3, 4 and 8; board 1 sends 100..104 without 102.
     const sentA = [0, 1, 2, 5, 6, 7, 9];
@@ -75,7 +75,7 @@ describe('transports: udp', () => {
   it('counts packets per sender with format=raw', async () => {
     const { t, got, port } = await open('udp://127.0.0.1:0?format=raw');
     const a = await sender();
-    cleanup.push(() => a.close());
+    cleanup.push(() => void a.close());
     for (let i = 0; i < 5; i++) await send(a, port, new Uint8Array([i]));
     await waitFor(() => got.length === 5, 'datagrams');
     assert.deepEqual(got.map((d) => d[0]), [0, 1, 2, 3, 4]);
