@@ -10,6 +10,7 @@ import {
   elementResponse,
   PIGMENT_ELEMENTS,
   validateGrid,
+  type DetectorParams,
   type EnergyGrid,
 } from '../../physics/index.js';
 import { createRng, type Rng } from '../../physics/random.js';
@@ -155,27 +156,59 @@ export function generateBlock(recipe: DatasetRecipe, blockIndex: number, start: 
     const b = logUniformOrUniform(rng, recipe.backgroundShare, false);
     // Sample counts split (1 - b) : b between elements and background; detector lines take detShare of all.
     const sample = 1 - detShare;
-    expected.fill(0);
+    const rowFractions = fractions.subarray(r * E, (r + 1) * E);
     for (let e = 0; e < E; e++) {
       const w = weights[e]!;
       if (w === 0) continue;
-      const f = (sample * (1 - b) * w) / wsum;
-      fractions[r * E + e] = f;
+      rowFractions[e] = (sample * (1 - b) * w) / wsum;
       presence[r * E + e] = 1;
-      const resp = responses[e]!;
-      for (let c = 0; c < C; c++) expected[c]! += f * resp[c]!;
     }
     backgroundShare[r] = sample * b;
-    for (let c = 0; c < C; c++) expected[c]! += sample * b * bgResponse[c]! + detShare * detResponse[c]!;
-    let total = 0;
-    for (let c = 0; c < C; c++) total += expected[c]!;
-    for (let c = 0; c < C; c++) expected[c]! /= total;
-    if (det.pileupFraction > 0) applyPileup(expected, grid, det.pileupFraction, scratch);
+    mixExpected(expected, { elements: responses, background: bgResponse, detectorLines: detResponse }, rowFractions, sample * b, det, grid, scratch);
     const counts = logUniformOrUniform(rng, recipe.counts, true);
     const row = r * C;
     for (let c = 0; c < C; c++) spectra[row + c] = rng.poisson(counts * expected[c]!);
   }
   return { start, count, spectra, fractions, presence, backgroundShare, nuisance };
+}
+
+/** The responses a block mixes: one per element (dataset order), background, detector lines. */
+export interface BlockResponses {
+  elements: readonly Float64Array[];
+  background: Float64Array;
+  detectorLines: Float64Array;
+}
+
+/**
+ * Expected unit-sum spectrum of one row: the same model as physics synthesize() (sum of count shares x
+ * responses, detector lines with cuShare + alShare, normalised, then pile-up), on responses computed once
+ * per block. fractions and backgroundShare are shares of all counts (they and the detector-line share sum to 1).
+ */
+export function mixExpected(
+  out: Float64Array,
+  responses: BlockResponses,
+  fractions: ArrayLike<number>,
+  backgroundShare: number,
+  det: DetectorParams,
+  grid: EnergyGrid,
+  scratch?: Float64Array,
+): Float64Array {
+  const C = out.length;
+  const detShare = det.cuShare + det.alShare;
+  out.fill(0);
+  for (let e = 0; e < fractions.length; e++) {
+    const f = fractions[e]!;
+    if (f === 0) continue;
+    const resp = responses.elements[e]!;
+    for (let c = 0; c < C; c++) out[c]! += f * resp[c]!;
+  }
+  const bgr = responses.background, dr = responses.detectorLines;
+  for (let c = 0; c < C; c++) out[c]! += backgroundShare * bgr[c]! + detShare * dr[c]!;
+  let total = 0;
+  for (let c = 0; c < C; c++) total += out[c]!;
+  if (total > 0) for (let c = 0; c < C; c++) out[c]! /= total;
+  if (det.pileupFraction > 0) applyPileup(out, grid, det.pileupFraction, scratch);
+  return out;
 }
 
 function logUniformOrUniform(rng: Rng, range: readonly [number, number], log: boolean): number {

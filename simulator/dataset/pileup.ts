@@ -4,7 +4,7 @@ import { binWidth, type EnergyGrid } from '../../physics/index.js';
 
 /** Replaces `fraction` of a unit-sum spectrum by its self-convolution (two photons recorded as one);
  *  sums beyond the grid are lost, then renormalised. O(channels^2); `scratch` avoids an allocation. */
-export function applyPileup(spec: Float64Array, grid: EnergyGrid, fraction: number, scratch = new Float64Array(spec.length)): void {
+export function applyPileup(spec: Float64Array, grid: EnergyGrid, fraction: number, scratch: Float64Array = new Float64Array(spec.length)): void {
   const n = spec.length;
   const shift = 1 + grid.eMinKeV / binWidth(grid);
   const sum = scratch;

@@ -49,7 +49,8 @@ export class EventGenerator {
   readonly gainMap: Float32Array;
   /** Component spectra on the ADC grid (unit sum): elements of the phantom, background, detector lines. */
   readonly components: readonly Float64Array[];
-  /** pixels x components: each pixel's count-rate share per component (rows sum to 1). */
+  /** pixels x components: each pixel's recorded-count share per component (rows sum to 1; 0 for a pixel
+   *  that records nothing). */
   readonly pixelShares: Float64Array;
 
   private readonly rng: Rng;
@@ -90,6 +91,9 @@ export class EventGenerator {
     const detShare = this.detector.cuShare + this.detector.alShare;
     if (!(detShare >= 0 && detShare < 1)) throw new Error(`detector line shares must sum to [0, 1), got ${detShare}`);
 
+    // A component none of whose photons land on the ADC range above threshold (all-zero response) is
+    // never recorded: it adds nothing to the pixel's recorded rate.
+    const recorded = this.components.map((r) => r.reduce((a, b) => a + b, 0) > 0);
     // Per-pixel component shares and total rate (the brightness the pixel table samples by).
     this.pixelShares = new Float64Array(P * K);
     const rate = new Float64Array(P);
@@ -100,7 +104,6 @@ export class EventGenerator {
       let sample = this.raster.backgroundAmount[p]!;
       for (let e = 0; e < E; e++) sample += this.raster.amounts[e * P + p]!;
       const total = sample / (1 - detShare);
-      rate[p] = total;
       if (total === 0) {
         // A pixel that emits nothing is never drawn; give it a valid row anyway.
         w.fill(0);
@@ -110,14 +113,22 @@ export class EventGenerator {
         w[E] = this.raster.backgroundAmount[p]! / total;
         w[E + 1] = detShare;
       }
-      for (let k = 0; k < K; k++) this.pixelShares[p * K + k] = w[k]!;
+      let live = 0;
+      for (let k = 0; k < K; k++) {
+        if (!recorded[k]) w[k] = 0;
+        live += w[k]!;
+      }
+      rate[p] = total * live;
+      if (live === 0) w[K - 1] = 1; // never drawn (rate 0); keeps the alias row valid
+      for (let k = 0; k < K; k++) this.pixelShares[p * K + k] = live > 0 ? w[k]! / live : 0;
       buildAliasRow(this.componentTable, p, w, scratchK);
     }
+    if (!(rate.reduce((a, b) => a + b, 0) > 0)) throw new Error(`phantom ${this.phantom.name} records no counts on this detector (all amounts zero or below threshold)`);
     this.pixelTable = allocAliasTables(1, P);
     buildAliasRow(this.pixelTable, 0, rate);
     this.channelTable = allocAliasTables(K, this.channels);
     const scratchC = aliasScratch(this.channels);
-    this.components.forEach((r, k) => buildAliasRow(this.channelTable, k, r, scratchC));
+    this.components.forEach((r, k) => buildAliasRow(this.channelTable, k, recorded[k] ? r : new Float64Array(this.channels).fill(1), scratchC));
 
     this.spanEnd = opts.startNs ?? 0;
     this.nextArrivalNs = this.spanEnd + this.drawIntervalNs();
