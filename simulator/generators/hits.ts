@@ -43,10 +43,10 @@ export interface StripReadoutOptions {
 
 export const DEFAULT_STRIP_READOUT: Required<StripReadoutOptions> = {
   stripsPerPlane: 128,
-  cloudSigmaStrips: [0.25, 0.8],
+  cloudSigmaStrips: [0.15, 0.7],
   maxClusterStrips: 5,
-  thresholdAdc: 3,
-  stripNoiseAdc: 1,
+  thresholdAdc: 8,
+  stripNoiseAdc: 2,
   ratioSpread: 0.1,
   planeJitterNs: 8,
   stripJitterNs: 3,
