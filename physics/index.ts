@@ -11,5 +11,5 @@ export { DEFAULT_TUBE, TUBE_ANODES, tubeSpectrum, type TubeParams, type TubeAnod
 export { excitedLines, familyShares, type ExcitedLine } from './excitation.js';
 export { elementResponse, detectorLinesResponse, clearResponseCache } from './response.js';
 export { backgroundResponse, DEFAULT_BACKGROUND, SUBSTRATES, validateBackground, type BackgroundParams, type Substrate } from './background.js';
-export { synthesize, type Mixture, type Synthesized } from './synthesize.js';
+export { synthesize, applyPileup, type Mixture, type Synthesized } from './synthesize.js';
 export { createRng, type Rng } from './random.js';

@@ -51,13 +51,16 @@ export function synthesize(grid: EnergyGrid, mix: Mixture, det: DetectorParams, 
   if (mix.background > 0) add(backgroundResponse(grid, bg, det), mix.background * scale);
   if (detShare > 0) add(detectorLinesResponse(grid, det), detShare);
   normaliseInPlace(expected);
-  if (det.pileupFraction > 0) addPileup(expected, grid, det.pileupFraction);
+  if (det.pileupFraction > 0) applyPileup(expected, grid, det.pileupFraction);
   return { expected, fractions };
 }
 
-/** Replaces `fraction` of the spectrum by its self-convolution (two photons recorded as one, energies add);
- *  sums beyond the grid are lost, then the whole is renormalised. O(channels^2), only when pile-up is on. */
-function addPileup(spec: Float64Array, grid: EnergyGrid, fraction: number): void {
+/** Replaces `fraction` of a unit-sum spectrum by its self-convolution (two photons recorded as one, energies
+ *  add); sums beyond the grid are lost, then the whole is renormalised. O(channels^2). `scratch` (length
+ *  channels) avoids an allocation in loops. This is the pile-up synthesize applies. */
+export function applyPileup(spec: Float64Array, grid: EnergyGrid, fraction: number, scratch: Float64Array = new Float64Array(spec.length)): void {
+  if (!(fraction >= 0 && fraction < 1)) throw new Error(`pile-up fraction must be in [0, 1), got ${fraction}`);
+  if (fraction === 0) return;
   const n = spec.length;
   const w = binWidth(grid);
   // centre_i + centre_j sits at centre-index u = i + j + 0.5 + eMin / w; split it linearly between the two
@@ -65,7 +68,8 @@ function addPileup(spec: Float64Array, grid: EnergyGrid, fraction: number): void
   const base = 0.5 + grid.eMinKeV / w;
   const k0 = Math.floor(base);
   const t = base - k0;
-  const sum = new Float64Array(n);
+  const sum = scratch;
+  sum.fill(0);
   for (let i = 0; i < n; i++) {
     const a = spec[i]!;
     if (a === 0) continue;
