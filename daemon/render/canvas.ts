@@ -31,6 +31,8 @@ export interface DashOptions {
 
 export class Canvas {
   readonly data: Uint8ClampedArray;
+  // The same bytes viewed as whole pixels (native byte order matches the packing in fillRect).
+  private readonly pixels32: Uint32Array;
   // Drawing is limited to this half-open box (plot areas clip their series and markers).
   private clipX0 = 0;
   private clipY0 = 0;
@@ -46,6 +48,7 @@ export class Canvas {
       throw new RangeError(`canvas size must be positive integers, got ${width}×${height}`);
     }
     this.data = new Uint8ClampedArray(width * height * 4);
+    this.pixels32 = new Uint32Array(this.data.buffer);
     this.clipX1 = width;
     this.clipY1 = height;
     this.fillRect(0, 0, width, height, background);
@@ -91,10 +94,17 @@ export class Canvas {
   }
 
   fillRect(x: number, y: number, w: number, h: number, color: RGB, alpha = 1): void {
-    const x0 = Math.max(0, Math.round(x));
-    const y0 = Math.max(0, Math.round(y));
-    const x1 = Math.min(this.width, Math.round(x + w));
-    const y1 = Math.min(this.height, Math.round(y + h));
+    const x0 = Math.max(this.clipX0, Math.round(x));
+    const y0 = Math.max(this.clipY0, Math.round(y));
+    const x1 = Math.min(this.clipX1, Math.round(x + w));
+    const y1 = Math.min(this.clipY1, Math.round(y + h));
+    if (x1 <= x0 || y1 <= y0) return;
+    if (alpha >= 1) {
+      // Opaque fills write whole pixels at once: backgrounds and colorbars are most of the pixels drawn.
+      const packed = packPixel(color);
+      for (let yy = y0; yy < y1; yy++) this.pixels32.fill(packed, yy * this.width + x0, yy * this.width + x1);
+      return;
+    }
     for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) this.setPixel(xx, yy, color, alpha);
   }
 
@@ -236,18 +246,30 @@ export class Canvas {
       for (let sx = 0; sx < w; sx++) {
         const si = (sy * w + sx) * 4;
         const a = rgba[si + 3]! / 255;
-        const c: RGB = [rgba[si]!, rgba[si + 1]!, rgba[si + 2]!];
-        for (let by = 0; by < s; by++) for (let bx = 0; bx < s; bx++) this.setPixel(x + sx * s + bx, y + sy * s + by, c, a);
+        this.fillRect(x + sx * s, y + sy * s, s, s, [rgba[si]!, rgba[si + 1]!, rgba[si + 2]!], a);
       }
     }
   }
+}
+
+// Scratch pixel for packing a colour into one native-order 32-bit word without allocating.
+const scratchBytes = new Uint8ClampedArray(4);
+const scratchWord = new Uint32Array(scratchBytes.buffer);
+
+function packPixel(color: RGB): number {
+  scratchBytes[0] = color[0];
+  scratchBytes[1] = color[1];
+  scratchBytes[2] = color[2];
+  scratchBytes[3] = 255;
+  return scratchWord[0]!;
 }
 
 /** Encodes the canvas as an RGB PNG (the canvas is opaque, so the alpha channel is dropped). */
 export function encodePng(canvas: Canvas): Buffer {
   const png = new PNG({ width: canvas.width, height: canvas.height });
   png.data = Buffer.from(canvas.data.buffer, canvas.data.byteOffset, canvas.data.byteLength);
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 6, inputHasAlpha: true });
+  // Paeth filtering at zlib level 6: a few percent larger than pngjs's exhaustive default, 3-5× faster.
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 6, inputHasAlpha: true, deflateLevel: 6, filterType: 4 });
 }
 
 /** Writes the canvas to `path` as a PNG. */
