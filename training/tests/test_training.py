@@ -1,0 +1,129 @@
+"""Unit tests for the training code (run: python3 -m unittest discover -s training/tests; mocha runs them too)."""
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from data import Batches, load_dataset, split_indices, thin_counts, with_background  # noqa: E402
+from metrics import best_threshold, f1_per_column, r2_per_column, r2_uniform  # noqa: E402
+from models import InGraphNorm, Probabilities, build_model  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+class Metrics(unittest.TestCase):
+    def test_r2_by_hand(self):
+        y = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])
+        p = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, 5.0]])
+        # column 0: SS_res = 1, SS_tot = 2 -> 0.5; column 1 constant and exact -> 1 (sklearn's force_finite)
+        np.testing.assert_allclose(r2_per_column(y, p), [0.5, 1.0])
+        self.assertAlmostEqual(r2_uniform(y, p), 0.75)
+        p2 = p.copy()
+        p2[0, 1] = 6.0  # constant column predicted wrongly -> 0
+        self.assertEqual(r2_per_column(y, p2)[1], 0.0)
+
+    def test_f1_and_threshold(self):
+        truth = np.array([[1, 0], [1, 0], [0, 0], [0, 1]])
+        prob = np.array([[0.9, 0.1], [0.6, 0.2], [0.4, 0.1], [0.2, 0.7]])
+        np.testing.assert_allclose(f1_per_column(truth, prob >= 0.5), [1.0, 1.0])
+        np.testing.assert_allclose(f1_per_column(truth, prob >= 0.3), [0.8, 1.0])  # one false positive in column 0
+        t, f1 = best_threshold(truth, prob)
+        self.assertEqual(f1, 1.0)
+        self.assertTrue(0.4 < t <= 0.6)
+
+
+class Data(unittest.TestCase):
+    def test_background_column(self):
+        f = torch.tensor([[0.2, 0.3], [0.6, 0.5]])
+        np.testing.assert_allclose(with_background(f).numpy(), [[0.2, 0.3, 0.5], [0.6, 0.5, 0.0]], atol=1e-7)
+
+    def test_split_is_disjoint_and_complete(self):
+        tr, va, te = split_indices(100, [0.1, 0.2], seed=3)
+        self.assertEqual((len(tr), len(va), len(te)), (70, 10, 20))
+        self.assertEqual(sorted(np.concatenate([tr, va, te]).tolist()), list(range(100)))
+
+    def test_thinning_keeps_shape_and_lowers_counts(self):
+        torch.manual_seed(0)
+        x = torch.tensor([[30000.0, 10000.0, 0.0]]).repeat(400, 1)
+        y = thin_counts(x, prob=1.0, min_total=100)
+        self.assertTrue(torch.all(y <= x) and torch.all(y == y.round()) and torch.all(y[:, 2] == 0))
+        totals = y.sum(1)
+        self.assertGreaterEqual(float(totals.min()), 50)  # down to ~min_total, never to nothing
+        self.assertLess(float(totals.median()), 0.5 * 40000)  # log-uniform totals: most rows thinned well down
+        ratio = y[:, 0].sum() / y[:, 1].sum()  # binomial thinning preserves the expected shape (3:1)
+        self.assertAlmostEqual(float(ratio), 3.0, delta=0.15)
+        self.assertTrue(torch.equal(thin_counts(x, prob=0.0, min_total=100), x))
+
+    def test_memory_map_and_preload_give_the_same_batches(self):
+        with tempfile.TemporaryDirectory() as d:
+            rng = np.random.default_rng(1)
+            np.save(os.path.join(d, "spectra.npy"), rng.poisson(5, (50, 16)).astype(np.float32))
+            np.save(os.path.join(d, "fractions.npy"), rng.random((50, 3)).astype(np.float32) / 3)
+            np.save(os.path.join(d, "presence.npy"), (rng.random((50, 3)) < 0.5).astype(np.uint8))
+            with open(os.path.join(d, "meta.json"), "w") as f:
+                f.write('{"grid": {"channels": 16, "eMinKeV": 0, "eMaxKeV": 1.6}, "elements": ["Fe", "Cu", "Pb"], "seed": 1}')
+            ds = load_dataset(d)
+            idx = np.arange(3, 40)
+            a = list(Batches(ds, idx, 8, torch.device("cpu"), shuffle=True, seed=4))
+            b = list(Batches(ds, idx, 8, torch.device("cpu"), shuffle=True, seed=4, preload_bytes=0))
+            self.assertEqual(len(a), 5)
+            for ta, tb in zip(a, b):
+                for u, v in zip(ta, tb):
+                    self.assertTrue(torch.equal(u, v))
+            seen = torch.cat([x for x, _, _ in a])  # one epoch visits every index once
+            self.assertTrue(torch.equal(seen.sum(0), torch.from_numpy(ds.spectra[idx].sum(0))))
+
+
+class Models(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(0)
+        self.x = torch.poisson(torch.rand(3, 64) * 30)
+
+    def test_normalisation_is_inside_the_graph(self):
+        feats, level = InGraphNorm(64)(self.x)
+        feats2, level2 = InGraphNorm(64)(self.x * 10)
+        torch.testing.assert_close(feats, feats2)  # the shape does not depend on exposure ...
+        torch.testing.assert_close(level2 - level, torch.full_like(level, 1 / 1.5), atol=2e-3, rtol=0)  # ... the level does
+        f0, l0 = InGraphNorm(64)(torch.zeros(1, 64))
+        self.assertTrue(torch.isfinite(f0).all() and torch.isfinite(l0).all())
+
+    def test_outputs_are_fractions_and_probabilities(self):
+        for arch in ("cnn", "vit", "lt-vit"):
+            m = build_model(arch, 64, 5, **({"patch": 8, "dim": 32} if arch != "cnn" else {"widths": (8, 8)})).eval()
+            f, p = Probabilities(m)(self.x)
+            self.assertEqual(tuple(f.shape), (3, 5))
+            self.assertTrue(torch.all(f >= 0) and torch.all(f.sum(1) <= 1 + 1e-6) and torch.all((p >= 0) & (p <= 1)), arch)
+
+    def test_lt_vit_data_tokens_never_see_label_tokens(self):
+        m = build_model("lt-vit", 64, 5, patch=8, dim=32, depth=3, label_depth=2, dropout=0.0).eval()
+        with torch.no_grad():
+            t = m.tokens(self.x)
+            t = m.blocks[0](t)
+            n_lbl = 6
+            labels = m.labels.expand(3, -1, -1)
+            joint = m.blocks[1](torch.cat([t, labels], dim=1), n_lbl)
+            alone = m.blocks[1](t)
+            torch.testing.assert_close(joint[:, :-n_lbl], alone)  # data path identical with or without labels
+            joint2 = m.blocks[1](torch.cat([t, labels * 3.0], dim=1), n_lbl)
+            torch.testing.assert_close(joint2[:, :-n_lbl], alone)
+            self.assertFalse(torch.allclose(joint2[:, -n_lbl:], joint[:, -n_lbl:]))  # labels see each other
+            t2 = t.clone()
+            t2[:, 3] += 1.0
+            joint3 = m.blocks[1](torch.cat([t2, labels], dim=1), n_lbl)
+            self.assertFalse(torch.allclose(joint3[:, -n_lbl:], joint[:, -n_lbl:]))  # labels see the data
+
+    def test_last_block_shortcut_is_exact(self):
+        m = build_model("vit", 64, 5, patch=8, dim=32, depth=2, dropout=0.0).eval()
+        with torch.no_grad():
+            t = torch.randn(2, 10, 32)
+            torch.testing.assert_close(m.blocks[1](t, keep_last=1), m.blocks[1](t)[:, -1:])
+            torch.testing.assert_close(m.blocks[1](t, keep_last=4), m.blocks[1](t, n_query_only=4)[:, -4:])
+
+
+if __name__ == "__main__":
+    unittest.main()
