@@ -39,6 +39,8 @@ export interface CubeFit {
   chi2: Float32Array;
   /** Counts given to background components per pixel. */
   background: Float32Array;
+  /** Background columns each pixel was fitted with ('shared': continuum + detector lines, fewer if absent). */
+  backgroundColumns: number;
 }
 
 export class LinearFitter {
@@ -95,7 +97,7 @@ export class LinearFitter {
             w[c - first] = 1 / Math.max(m, 1);
           }
         }
-        this.normalMatrix();
+        normalMatrix(A, k, w, G);
         let yWy = 0;
         b.fill(0);
         for (let c = first; c < end; c++) {
@@ -123,33 +125,71 @@ export class LinearFitter {
     return this.fitSpectrum(counts).fractions;
   }
 
-  /** Fits every pixel of a cube with one weight vector from the cube's sum spectrum (see top). */
-  fitCube(cube: SpectralCube): CubeFit {
+  /** Fits every pixel of a cube with one weight vector from the cube's sum spectrum (see top).
+   *  background 'shared' (default): the background components are fitted once, on the sum spectrum,
+   *  and their fitted sum becomes one continuum column whose scale each pixel fits (PyMca's fast fit
+   *  does the same with its continuum), next to the detector-lines column. With ~10 free background columns per pixel, low-count pixels
+   *  trade background for element counts and the positivity constraint turns that noise into a bias
+   *  upwards; one column halves the bias and the work. 'free': every component per pixel (for cubes
+   *  whose background shape changes across the image). */
+  fitCube(cube: SpectralCube, opts: { background?: 'shared' | 'free' } = {}): CubeFit {
     checkCube(cube, this.grid.channels);
-    const { k, w, x, b, G, A } = this;
-    const { firstChannel: first, endChannel: end } = this.components;
+    const { first, F } = this.range();
     const { width, height, channels: C, counts } = cube;
     const nPix = width * height;
-    const F = end - first;
+    const E = this.elements.length;
 
-    // Sum spectrum over the fit range -> shared weights and normal matrix.
-    const sum = new Float64Array(F);
-    for (let p = 0, off = first; p < nPix; p++, off += C) for (let c = 0; c < F; c++) sum[c]! += counts[off + c]!;
+    const sumAll = new Float64Array(C);
+    for (let p = 0, off = 0; p < nPix; p++, off += C) for (let c = 0; c < C; c++) sumAll[c]! += counts[off + c]!;
     let sumTotal = 0;
+    const w = new Float64Array(F);
     for (let c = 0; c < F; c++) {
-      sumTotal += sum[c]!;
-      w[c] = 1 / Math.max(sum[c]!, 1);
+      sumTotal += sumAll[first + c]!;
+      w[c] = 1 / Math.max(sumAll[first + c]!, 1);
     }
-    this.normalMatrix();
+
+    // The design matrix: all components, or the elements plus the sum spectrum's fitted background.
+    let A = this.A;
+    let k = this.k;
+    let backgroundColumns = this.k - E;
+    if ((opts.background ?? 'shared') === 'shared' && sumTotal > 0) {
+      const whole = this.fitSpectrum(sumAll);
+      // The detector's own lines stay a column of their own: their share of a pixel's counts is fixed
+      // while the sample's continuum varies (hidden under paint), so they cannot share one column.
+      const keep = this.names.indexOf('bg:detector');
+      const shape = new Float64Array(F);
+      let bgTotal = 0;
+      for (let j = E; j < this.k; j++) {
+        const cj = whole.coefficients[j]!;
+        if (j === keep || cj <= 0) continue;
+        bgTotal += cj;
+        for (let c = 0; c < F; c++) shape[c]! += cj * this.A[c * this.k + j]!;
+      }
+      const extra: Float64Array[] = [];
+      if (bgTotal > 0) extra.push(shape.map((v) => v / bgTotal)); // unit-sum over the grid, like every column
+      if (keep >= 0) extra.push(Float64Array.from({ length: F }, (_, c) => this.A[c * this.k + keep]!));
+      backgroundColumns = extra.length;
+      k = E + backgroundColumns;
+      A = new Float64Array(F * k);
+      for (let c = 0; c < F; c++) {
+        for (let e = 0; e < E; e++) A[c * k + e] = this.A[c * this.k + e]!;
+        for (let j = 0; j < extra.length; j++) A[c * k + E + j] = extra[j]![c]!;
+      }
+    }
+    const G = new Float64Array(k * k);
+    normalMatrix(A, k, w, G);
+    const solver = new NnlsSolver(k);
+    solver.setMatrix(G);
     // Weighted columns, so that b = sum over non-zero channels of y_c * AW[c].
     const AW = new Float64Array(F * k);
     for (let c = 0; c < F; c++) for (let j = 0; j < k; j++) AW[c * k + j] = w[c]! * A[c * k + j]!;
+    const b = new Float64Array(k);
+    const x = new Float64Array(k);
 
     const maps = createMapSet('fit', this.elements, width, height);
     const data = maps.data;
     const chi2 = new Float32Array(nPix);
     const background = new Float32Array(nPix);
-    const E = this.elements.length;
     for (let p = 0; p < nPix; p++) {
       const off = p * C + first;
       b.fill(0);
@@ -164,32 +204,36 @@ export class LinearFitter {
         for (let j = 0; j < k; j++) b[j]! += y * AW[row + j]!;
       }
       if (n === 0) continue;
-      const positive = this.solver.solve(G, b, x);
+      const positive = solver.solveShared(b, x);
       for (let e = 0; e < E; e++) data[e * nPix + p] = x[e]!;
       let bgCounts = 0;
       for (let j = E; j < k; j++) bgCounts += x[j]!;
       background[p] = bgCounts;
       chi2[p] = ((sumTotal / n) * residual(G, b, x, k, yWy)) / Math.max(1, F - positive);
     }
-    return { maps, chi2, background };
+    return { maps, chi2, background, backgroundColumns };
   }
 
-  /** G = A'WA over the fit range with the current weights. */
-  private normalMatrix(): void {
-    const { k, w, G, A } = this;
-    const F = w.length;
-    G.fill(0);
-    for (let c = 0; c < F; c++) {
-      const wc = w[c]!;
-      const row = c * k;
-      for (let i = 0; i < k; i++) {
-        const ai = wc * A[row + i]!;
-        if (ai === 0) continue;
-        for (let j = i; j < k; j++) G[i * k + j]! += ai * A[row + j]!;
-      }
-    }
-    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) G[i * k + j] = G[j * k + i]!;
+  private range(): { first: number; F: number } {
+    const { firstChannel: first, endChannel: end } = this.components;
+    return { first, F: end - first };
   }
+}
+
+/** G = A'WA (A: F x k channel-major, w: F weights). */
+function normalMatrix(A: Float64Array, k: number, w: Float64Array, G: Float64Array): void {
+  const F = w.length;
+  G.fill(0);
+  for (let c = 0; c < F; c++) {
+    const wc = w[c]!;
+    const row = c * k;
+    for (let i = 0; i < k; i++) {
+      const ai = wc * A[row + i]!;
+      if (ai === 0) continue;
+      for (let j = i; j < k; j++) G[i * k + j]! += ai * A[row + j]!;
+    }
+  }
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) G[i * k + j] = G[j * k + i]!;
 }
 
 /** sum_c w_c (y_c - (Ax)_c)^2 = y'Wy - 2 x'b + x'Gx (clamped at 0 against rounding). */

@@ -97,7 +97,8 @@ describe('pipelines/maps fit (linear NNLS against physics reference spectra)', f
       for (let c = 0; c < C; c++) counts[p * C + c] = expected[c]! * n;
       truth.push(Object.fromEntries(Object.entries(fractions).map(([k, v]) => [k, v * n])));
     }
-    const r = fitter.fitCube({ width, height, channels: C, counts });
+    // Pixels on different substrates: every background component must stay free per pixel.
+    const r = fitter.fitCube({ width, height, channels: C, counts }, { background: 'free' });
     assert.equal(r.maps.method, 'fit');
     assert.equal(r.maps.data.length, ELEMENTS.length * width * height);
     for (const el of ELEMENTS) {
@@ -110,6 +111,33 @@ describe('pipelines/maps fit (linear NNLS against physics reference spectra)', f
     }
     assert.equal(r.chi2[3], 0);
     assert.ok(r.chi2.every((v) => v >= 0 && v < 1e-3));
+  });
+
+  it('with the shared background (default) fits noise-free pixels on one substrate exactly', () => {
+    const rng = createRng(16);
+    const width = 6;
+    const height = 3;
+    const C = grid.channels;
+    const counts = new Float64Array(width * height * C);
+    const truth: Array<Record<string, number>> = [];
+    const bg = { ...DEFAULT_BACKGROUND, substrate: 'canvas' as const };
+    for (let p = 0; p < width * height; p++) {
+      const elements: Record<string, number> = {};
+      for (const el of ['Cr', 'Cu', 'Pb', 'Ca']) if (rng.next() < 0.6) elements[el] = rng.next();
+      const { expected, fractions } = synthesize(grid, { elements, background: 0.1 + rng.next() }, DEFAULT_DETECTOR, bg);
+      const n = 100 + rng.next() * 1e4;
+      for (let c = 0; c < C; c++) counts[p * C + c] = expected[c]! * n;
+      truth.push(Object.fromEntries(Object.entries(fractions).map(([k, v]) => [k, v * n])));
+    }
+    const r = fitter.fitCube({ width, height, channels: C, counts });
+    assert.equal(r.backgroundColumns, 2);
+    for (const el of ELEMENTS) {
+      const m = elementMap(r.maps, el);
+      for (let p = 0; p < width * height; p++) {
+        const t = truth[p]![el] ?? 0;
+        assert.ok(Math.abs(m[p]! - t) < 1e-2 + 1e-4 * t, `pixel ${p} ${el}: ${m[p]} vs ${t}`);
+      }
+    }
   });
 
   it('gives a cube chi2 near 1 per pixel for Poisson pixels of one mixture', () => {
