@@ -59,7 +59,9 @@ export interface MapPanelLayout {
   log: boolean;
   ticks: Tick[];
   noData: number;
+  /** Values above max / below min exist: the colorbar gets a triangle at that end. */
   clippedHigh: boolean;
+  clippedLow: boolean;
 }
 
 const PAD = 10;
@@ -70,6 +72,7 @@ const COLORBAR_WIDTH = 14;
 const TICK_LENGTH = 3;
 const MIN_COLORBAR_HEIGHT = 80;
 const FOOTER_GAP = 6;
+const EXTENSION_HEIGHT = 6;
 
 const TEXT: RGB = [30, 30, 30];
 const FRAME: RGB = [70, 70, 70];
@@ -121,6 +124,7 @@ export function layoutMapPanel(
     ticks,
     noData: range.noData,
     clippedHigh: range.clippedHigh,
+    clippedLow: range.clippedLow,
   };
 }
 
@@ -153,6 +157,9 @@ export function drawMapPanel(
     canvas.fillRect(cx, cy + r, colorbar.w, 1, [lut[k]!, lut[k + 1]!, lut[k + 2]!]);
   }
   canvas.strokeRect(cx - 1, cy - 1, colorbar.w + 2, colorbar.h + 2, FRAME);
+  // Matplotlib-style extension triangles: "there are values beyond this end, shown in this colour".
+  if (layout.clippedHigh) drawExtension(canvas, cx, cy - 2, colorbar.w, -1, [lut[765]!, lut[766]!, lut[767]!]);
+  if (layout.clippedLow) drawExtension(canvas, cx, cy + colorbar.h + 1, colorbar.w, 1, [lut[0]!, lut[1]!, lut[2]!]);
   const normalize = makeNormalizer({ min, max, log });
   const labelX = cx + colorbar.w + 1 + TICK_LENGTH + 2;
   let labelW = 0;
@@ -187,7 +194,8 @@ export function renderMapCanvas(map: ArrayLike<number>, width: number, height: n
   return canvas;
 }
 
-/** One map as a PNG: scaled map, colorbar with ticks, title and footer. */
+/** One map as a PNG: scaled map, colorbar with ticks, title and footer. `map` is row-major, width × height,
+ * with row 0 drawn at the top. */
 export function renderMapPng(map: ArrayLike<number>, width: number, height: number, opts: MapPngOptions): Buffer {
   return encodePng(renderMapCanvas(map, width, height, opts));
 }
@@ -228,6 +236,19 @@ export function renderMapGridCanvas(
     drawMapPanel(canvas, ox, oy, m.data, width, height, panelOpts[i]!, layouts[i]!);
   });
   return canvas;
+}
+
+/** A small triangle of `color` pointing away from the bar, starting at row y and growing in `dir`. */
+function drawExtension(canvas: Canvas, x: number, y: number, w: number, dir: 1 | -1, color: RGB): void {
+  const rows = EXTENSION_HEIGHT;
+  for (let r = 0; r < rows; r++) {
+    const half = Math.round(((rows - r) / rows) * (w / 2 + 1));
+    const mid = x + w / 2;
+    canvas.hLine(Math.round(mid - half), Math.round(mid + half) - 1, y + dir * r, color);
+    // Dark edge pixels keep a light top colour (viridis yellow) visible on white.
+    canvas.setPixel(Math.round(mid - half) - 1, y + dir * r, FRAME);
+    canvas.setPixel(Math.round(mid + half), y + dir * r, FRAME);
+  }
 }
 
 function colorbarTicks(min: number, max: number, log: boolean, barHeight: number): Tick[] {

@@ -14,6 +14,8 @@ export interface DisplayRange {
   noData: number;
   /** True when finite values lie above max (the colorbar's top label is then a lower bound). */
   clippedHigh: boolean;
+  /** True when finite values lie below min. */
+  clippedLow: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export function displayRange(
   // those pixels still show.
   if (max === undefined && !(hi > lo)) hi = dataMax;
   if (!Number.isFinite(hi)) hi = lo;
-  return { min: lo, max: hi, noData, clippedHigh: dataMax > hi };
+  return { min: lo, max: hi, noData, clippedHigh: sorted.length > 0 && dataMax > hi, clippedLow: sorted.length > 0 && dataMin < lo };
 }
 
 function finiteSorted(values: ArrayLike<number>): Float64Array {

@@ -63,6 +63,19 @@ describe('render/map-png', () => {
     assert.deepEqual(at(5), colormapColor('viridis', 1));
   });
 
+  it('marks a clipped colour scale with a triangle in the end colour', () => {
+    const map = ramp(10, 10);
+    const opts = { title: 'clipped', max: 5, min: 2, colormap: 'inferno' as const };
+    const layout = layoutMapPanel(map, 10, 10, opts);
+    assert.ok(layout.clippedHigh && layout.clippedLow);
+    const img = decodePng(renderMapPng(map, 10, 10, opts));
+    const cx = layout.colorbar.x + Math.floor(layout.colorbar.w / 2);
+    assert.deepEqual(pixel(img, cx, layout.colorbar.y - 3), colormapColor('inferno', 1));
+    assert.deepEqual(pixel(img, cx, layout.colorbar.y + layout.colorbar.h + 2), colormapColor('inferno', 0));
+    const unclipped = layoutMapPanel(map, 10, 10, { title: 'full', min: 0, max: 9 });
+    assert.ok(!unclipped.clippedHigh && !unclipped.clippedLow);
+  });
+
   it('shows NaN pixels in the no-data colour and explains it in the footer', () => {
     const map = ramp(8, 8);
     map[9] = NaN; // (1, 1)

@@ -57,6 +57,6 @@ describe('render/value-range', () => {
     const r = displayRange(v);
     assert.equal(r.max, 5);
     assert.equal(r.noData, 1);
-    assert.deepEqual(displayRange(new Float32Array([NaN, NaN])), { min: 0, max: 0, noData: 2, clippedHigh: false });
+    assert.deepEqual(displayRange(new Float32Array([NaN, NaN])), { min: 0, max: 0, noData: 2, clippedHigh: false, clippedLow: false });
   });
 });
