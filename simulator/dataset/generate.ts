@@ -4,6 +4,7 @@
 // block and every element's response is computed once for it, so a spectrum costs a weighted sum and a
 // Poisson draw per channel rather than a full physics evaluation.
 import {
+  applyPileup,
   backgroundResponse,
   DEFAULT_GRID,
   detectorLinesResponse,
@@ -16,7 +17,6 @@ import {
 import { createRng, type Rng } from '../../physics/random.js';
 import { drawNuisance, nuisanceRanges, type DatasetShift, type Nuisance, type NuisanceRanges } from './nuisance.js';
 import { PIGMENTS } from './palette.js';
-import { applyPileup } from './pileup.js';
 
 export interface DatasetOptions {
   /** Number of spectra. */

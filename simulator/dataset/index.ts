@@ -3,5 +3,4 @@ export { datasetRecipe, generateBlock, mixExpected, type BlockResponses, generat
 export { DATASET_SHIFTS, drawNuisance, nuisanceRanges, type DatasetShift, type Nuisance, type NuisanceRanges } from './nuisance.js';
 export { npyHeader, NpyWriter, parseNpy, readNpy, writeNpy, type NpyArray, type NpyDtype, type NpyFile } from './npy.js';
 export { PIGMENTS, type Pigment } from './palette.js';
-export { applyPileup } from './pileup.js';
 export { DATASET_FILES, writeDataset, type DatasetMeta } from './write.js';
