@@ -7,8 +7,15 @@ import type { RGB } from './canvas.js';
 export const COLORMAP_NAMES = ['viridis', 'magma', 'inferno', 'gray'] as const;
 export type ColormapName = (typeof COLORMAP_NAMES)[number];
 
-/** Colour for pixels with no data (NaN): a neutral mid-grey, distinct from every colormap's ends. */
+/** Colour for pixels with no data (NaN): a neutral mid-grey, far from every colour of the perceptual maps. */
 export const NO_DATA_COLOR: RGB = [128, 128, 128];
+/** The gray colormap contains mid-grey itself, so its no-data colour is a muted blue instead. */
+const GRAY_NO_DATA_COLOR: RGB = [90, 130, 200];
+
+/** The no-data (NaN) colour used with a colormap. */
+export function noDataColor(name: ColormapName = 'viridis'): RGB {
+  return name === 'gray' ? GRAY_NO_DATA_COLOR : NO_DATA_COLOR;
+}
 
 // prettier-ignore
 const VIRIDIS_33 = [
@@ -109,7 +116,7 @@ export function makeNormalizer({ min, max, log = false }: ColormapOptions): (v: 
 
 /**
  * Maps values (row-major, width × height) to opaque RGBA pixels. NaN pixels (no data) get
- * NO_DATA_COLOR; ±Infinity clamp to the colormap's ends.
+ * noDataColor(name); ±Infinity clamp to the colormap's ends.
  */
 export function applyColormap(
   values: ArrayLike<number>,
@@ -120,15 +127,16 @@ export function applyColormap(
   const n = width * height;
   if (values.length < n) throw new RangeError(`colormap input has ${values.length} values, need ${width}×${height}`);
   const lut = colormapLut(opts.name ?? 'viridis');
+  const noData = noDataColor(opts.name);
   const normalize = makeNormalizer(opts);
   const out = new Uint8ClampedArray(n * 4);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     const o = i * 4;
     if (Number.isNaN(v)) {
-      out[o] = NO_DATA_COLOR[0];
-      out[o + 1] = NO_DATA_COLOR[1];
-      out[o + 2] = NO_DATA_COLOR[2];
+      out[o] = noData[0];
+      out[o + 1] = noData[1];
+      out[o + 2] = noData[2];
     } else {
       const t = v === Infinity ? 1 : v === -Infinity ? 0 : normalize(v);
       const k = Math.round(t * 255) * 3;

@@ -10,6 +10,7 @@ export {
   isColormapName,
   makeNormalizer,
   NO_DATA_COLOR,
+  noDataColor,
 } from './colormap.js';
 export type { ColormapName, ColormapOptions } from './colormap.js';
 export {

@@ -2,7 +2,7 @@
 // pixels), a vertical colorbar with tick labels, the element / method title, and a footer with the map
 // size and a no-data swatch. One map per PNG, or a grid of all elements in one PNG.
 import { Canvas, encodePng, type RGB } from './canvas.js';
-import { applyColormap, colormapLut, makeNormalizer, NO_DATA_COLOR, type ColormapName } from './colormap.js';
+import { applyColormap, colormapLut, makeNormalizer, noDataColor, type ColormapName } from './colormap.js';
 import { GLYPH_ASCENT, GLYPH_HEIGHT, textWidth } from './font.js';
 import { linearTicks, logTicks, type Tick } from './ticks.js';
 import { displayRange } from './value-range.js';
@@ -180,7 +180,7 @@ export function drawMapPanel(
   let fx = ox + PAD + canvas.text(sizeText, ox + PAD, fy, MUTED);
   if (layout.noData > 0) {
     fx += 12;
-    canvas.fillRect(fx, fy, GLYPH_ASCENT, GLYPH_ASCENT, NO_DATA_COLOR);
+    canvas.fillRect(fx, fy, GLYPH_ASCENT, GLYPH_ASCENT, noDataColor(name));
     canvas.strokeRect(fx, fy, GLYPH_ASCENT, GLYPH_ASCENT, FRAME);
     canvas.text('no data', fx + GLYPH_ASCENT + 4, fy, MUTED);
   }

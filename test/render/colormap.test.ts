@@ -6,6 +6,7 @@ import {
   COLORMAP_NAMES,
   makeNormalizer,
   NO_DATA_COLOR,
+  noDataColor,
 } from '../../daemon/render/colormap.js';
 
 /** CIE L* (D65) of an sRGB colour: the lightness a perceptual colormap must increase monotonically. */
@@ -65,10 +66,11 @@ describe('render/colormap', () => {
 
   it('keeps the no-data colour distinct from every colormap colour', () => {
     for (const name of COLORMAP_NAMES) {
-      if (name === 'gray') continue; // grey has every neutral colour by definition
       const lut = colormapLut(name);
+      const nd = noDataColor(name);
+      assert.deepEqual(rgbaAt(applyColormap([NaN], 1, 1, { min: 0, max: 1, name }), 0), [...nd, 255]);
       for (let i = 0; i < 256; i++) {
-        const d = Math.max(...[0, 1, 2].map((c) => Math.abs(lut[i * 3 + c]! - NO_DATA_COLOR[c]!)));
+        const d = Math.max(...[0, 1, 2].map((c) => Math.abs(lut[i * 3 + c]! - nd[c]!)));
         assert.ok(d > 20, `${name}[${i}] is too close to the no-data grey`);
       }
     }
