@@ -49,6 +49,9 @@ export function parseUsbTarget(url: URL): UsbTarget {
 
 const hex4 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 
+/** How long a detached device's pending transfers get to fail by themselves before the link is dropped. */
+const DETACH_GRACE_MS = 250;
+
 export function createUsbTransport(url: URL, opts: UsbTransportOptions = {}): Transport {
   checkKnownParams(url, ['interface', 'endpoint', 'transfers', 'size', 'vendorId', 'productId', 'serialNumber', ...RECONNECT_PARAMS]);
   const target = parseUsbTarget(url);
@@ -123,10 +126,18 @@ export function createUsbTransport(url: URL, opts: UsbTransportOptions = {}): Tr
     attaches++;
     transport.retryNow();
   };
+  // A detach fails the pending transfers, which ends the link in order: transfers that completed before the
+  // unplug are still delivered first. Only a backend that leaves transfers hanging needs the forced drop.
+  let detachTimer: NodeJS.Timeout | undefined;
   const onDetach = (d: UsbDeviceInfo): void => {
     if (!isOurs(d)) return;
     detaches++;
-    if (current && current.id === d.id) transport.dropLink(`usb ${label} detached`);
+    if (!current || current.id !== d.id) return;
+    if (detachTimer) clearTimeout(detachTimer);
+    detachTimer = setTimeout(() => {
+      detachTimer = undefined;
+      if (current && current.id === d.id) transport.dropLink(`usb ${label} detached`);
+    }, DETACH_GRACE_MS);
   };
 
   // Listen for hot-plug only while the stream is open, so an unused transport holds no listeners.
@@ -139,6 +150,7 @@ export function createUsbTransport(url: URL, opts: UsbTransportOptions = {}): Tr
         backend.on('detach', onDetach);
         const sub = inner.subscribe(subscriber);
         return () => {
+          if (detachTimer) clearTimeout(detachTimer);
           sub.unsubscribe();
           backend.off('attach', onAttach);
           backend.off('detach', onDetach);
@@ -147,6 +159,7 @@ export function createUsbTransport(url: URL, opts: UsbTransportOptions = {}): Tr
     },
     status: () => transport.status(),
     close: async () => {
+      if (detachTimer) clearTimeout(detachTimer);
       backend.off('attach', onAttach);
       backend.off('detach', onDetach);
       await transport.close();

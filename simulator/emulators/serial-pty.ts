@@ -19,6 +19,8 @@ export interface SerialPtyOptions {
   maxQueuedBytes?: number;
   /** How long an unplug lasts (ms). Default 300. */
   replugDelayMs?: number;
+  /** On close, how long to wait after the last write before socat goes (ms). Default 300. */
+  lingerMs?: number;
 }
 
 export class SerialPtyEndpoint implements WireEndpoint {
@@ -114,6 +116,9 @@ export class SerialPtyEndpoint implements WireEndpoint {
     const port = this.port;
     // Bounded: when nobody reads the host end, the pty stays full and drain would never call back.
     if (port?.isOpen) await Promise.race([new Promise<void>((r) => port.drain(() => r())), new Promise((r) => setTimeout(r, 2000))]);
+    // socat still holds bytes in flight between the two ptys, and killing it hangs up the host end, which
+    // flushes the host's unread input: give the host a moment to read the tail (the END frame) first.
+    if (port) await new Promise((r) => setTimeout(r, this.o.lingerMs ?? 300));
     await this.closePort();
     await this.socat.stop();
     if (this.ownDir) rmSync(this.ownDir, { recursive: true, force: true });
