@@ -105,9 +105,14 @@ def fraction_loss(kind: str, frac_logits, target, inv_var):
 
 
 def lr_factor(step: int, warmup: int, progress: float) -> float:
-    """Linear warmup, then cosine from 1 to 0.01 as progress (0..1, steps or time) runs out."""
-    if step < warmup:
-        return (step + 1) / warmup
+    """Linear warmup, then cosine from 1 to 0.01 as progress (0..1, steps or time) runs out.
+
+    Warmup ends after `warmup` steps or 5% of the budget, whichever comes first, so short (search, CPU) runs
+    are not spent entirely warming up.
+    """
+    warm = max((step + 1) / max(warmup, 1), progress / 0.05)
+    if warm < 1.0:
+        return warm
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
@@ -204,6 +209,8 @@ def run(cfg: dict) -> dict:
                         "trainLoss": float(np.mean(running)) if running else None, "valLoss": loss, "valR2": r2, "valMacroF1": f1})
         log(f"step {step:6d}  train {history[-1]['trainLoss'] or float('nan'):.4f}  val {loss:.4f}  R2 {r2:.4f}  F1 {f1:.4f} @ {thr:.2f}")
         running.clear()
+        if cfg.get("on_eval"):
+            cfg["on_eval"](step, r2)  # search.py reports to Optuna here; it may raise optuna.TrialPruned
         if loss < best["loss"]:
             best.update(loss=loss, state=copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()}),
                         step=step, threshold=thr)
@@ -248,11 +255,15 @@ def run(cfg: dict) -> dict:
     model.eval()
     fp, pp, ft, pt = predict(model, val)
     metrics = {"validation": summarise(ds.elements, ft, fp, pt, pp, best["threshold"])}
-    fp, pp, ft, pt = predict(model, test)
-    metrics["test"] = summarise(ds.elements, ft, fp, pt, pp, best["threshold"])
+    if cfg.get("skip_test"):  # hyperparameter search: the test set stays unseen until the final training run
+        metrics["test"] = None
+    else:
+        fp, pp, ft, pt = predict(model, test)
+        metrics["test"] = summarise(ds.elements, ft, fp, pt, pp, best["threshold"])
     training = training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, stopped_by)
-    log(f"best step {best['step']}: val R2 {metrics['validation']['r2']:.4f}, test R2 {metrics['test']['r2']:.4f}, "
-        f"test macro-F1 {metrics['test']['macroF1']:.4f} @ {best['threshold']:.2f} ({time.time() - t_start:.0f} s)")
+    test_txt = f"test R2 {metrics['test']['r2']:.4f}, test macro-F1 {metrics['test']['macroF1']:.4f}" if metrics["test"] else "no test"
+    log(f"best step {best['step']}: val R2 {metrics['validation']['r2']:.4f}, {test_txt} @ {best['threshold']:.2f} "
+        f"({time.time() - t_start:.0f} s)")
     result = {"model": model.cpu(), "arch": arch, "modelParams": mp, "threshold": best["threshold"], "metrics": metrics,
               "training": training, "energyGrid": ds.energy_grid, "elements": ds.elements, "history": history}
     if cfg.get("out"):
@@ -280,7 +291,7 @@ def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, st
         "torch": torch.__version__,
         "hyperparameters": {**hp, "model": mp},
         "optimizer": {"name": "AdamW", "lr": cfg["lr"], "weightDecay": cfg["weight_decay"],
-                      "schedule": f"linear warmup {cfg['warmup_steps']} steps, cosine to 1% over the step/time budget",
+                      "schedule": f"linear warmup {cfg['warmup_steps']} steps (or 5% of the budget), cosine to 1% over the step/time budget",
                       "gradClip": 1.0},
         "history": history,
     }
@@ -304,7 +315,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-export", action="store_true", help="skip writing OUT.onnx / OUT.json")
     cfg = vars(ap.parse_args(argv))
     res = run(cfg)
-    out = {"metrics": {k: {m: v[m] for m in ("r2", "macroF1", "fractionMAE")} for k, v in res["metrics"].items()},
+    out = {"metrics": {k: {m: v[m] for m in ("r2", "macroF1", "fractionMAE")} for k, v in res["metrics"].items() if v},
            "presenceThreshold": res["threshold"]}
     if cfg.get("out") and not cfg["no_export"]:
         from export import write_model
