@@ -29,6 +29,9 @@ export interface UdpStreamCounters {
   bytes: number;
   /** gemroc only: the sender's packet-number accounting (gaps, lost, duplicates, reordered, resets). */
   sequence?: SequenceCounters;
+  /** gemroc: the first and the latest packet number seen from this board. */
+  firstPacketNumber?: number;
+  lastPacketNumber?: number;
 }
 
 export function createUdpTransport(url: URL): Transport {
@@ -69,7 +72,11 @@ export function createUdpTransport(url: URL): Transport {
     s.c.sender = sender;
     s.c.packets++;
     s.c.bytes += msg.length;
-    if (s.seq && header) s.seq.observe(header.packetNumber);
+    if (s.seq && header) {
+      s.seq.observe(header.packetNumber);
+      s.c.firstPacketNumber ??= header.packetNumber;
+      s.c.lastPacketNumber = header.packetNumber;
+    }
   };
 
   const connect = (sink: LinkSink): Promise<Link> =>
