@@ -1,0 +1,188 @@
+// gemxrf eval: scores shipped models and the classical baselines on a fresh, held-out synthetic test set.
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { generateDatasetArrays, type DatasetShift } from '../../../simulator/dataset/index.js';
+import { OnnxModel } from '../../../pipelines/inference/onnx-model.js';
+import { LinearFitter } from '../../../pipelines/maps/fit.js';
+import { planRoi, roiFractions } from '../../../pipelines/maps/roi.js';
+import { bestThreshold, FRACTION_THRESHOLDS, score, type MethodResult, type TestSet } from '../../../pipelines/eval/evaluate.js';
+import type { EnergyGrid } from '../../../physics/index.js';
+import { numberOption } from '../context.js';
+import { CliError } from '../errors.js';
+
+interface EvalOptions {
+  model?: string[];
+  modelsDir: string;
+  n: string;
+  seed: string;
+  shift: string;
+  baselines: boolean;
+  perElement?: boolean;
+  json?: boolean;
+  threads: string;
+}
+
+function collect(value: string, prev: string[] = []): string[] {
+  return [...prev, ...value.split(',').filter(Boolean)];
+}
+
+/** Seeds recorded in a model card's training section (datasetSeed / datasetSeeds / valSeed ...). */
+function trainingSeeds(card: OnnxModel['card']): number[] {
+  const seeds: number[] = [];
+  const walk = (v: unknown, key: string) => {
+    if (typeof v === 'number' && /seed/i.test(key)) seeds.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(card.training ?? {}, '');
+  return seeds;
+}
+
+function subset(set: TestSet, elements: readonly string[]): TestSet {
+  const idx = elements.map((e) => {
+    const i = set.elements.indexOf(e);
+    if (i < 0) throw new CliError(`model element ${e} is not in the evaluation palette`);
+    return i;
+  });
+  const E0 = set.elements.length;
+  const E = idx.length;
+  const fractions = new Float32Array(set.n * E);
+  const presence = new Uint8Array(set.n * E);
+  for (let r = 0; r < set.n; r++)
+    for (let j = 0; j < E; j++) {
+      fractions[r * E + j] = set.fractions[r * E0 + idx[j]!]!;
+      presence[r * E + j] = set.presence[r * E0 + idx[j]!]!;
+    }
+  return { ...set, elements, fractions, presence };
+}
+
+function makeSet(n: number, seed: number, shift: DatasetShift, grid: EnergyGrid): TestSet {
+  const d = generateDatasetArrays({ n, seed, shift, grid });
+  return { n, elements: d.recipe.elements, channels: grid.channels, spectra: d.spectra, fractions: d.fractions, presence: d.presence };
+}
+
+async function evalModel(model: OnnxModel, set: TestSet): Promise<MethodResult> {
+  const E = model.elements.length;
+  const C = set.channels;
+  const fractions = new Float32Array(set.n * E);
+  const scores = new Float32Array(set.n * E);
+  const batch = 1024;
+  const t0 = performance.now();
+  for (let s = 0; s < set.n; s += batch) {
+    const m = Math.min(batch, set.n - s);
+    const out = await model.run(set.spectra.subarray(s * C, (s + m) * C), m);
+    fractions.set(out.fractions, s * E);
+    scores.set(out.presence, s * E);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return score(model.card.name, set, { fractions, scores, threshold: model.card.presenceThreshold }, seconds);
+}
+
+function baselineFractions(set: TestSet, method: 'fit' | 'roi', grid: EnergyGrid): { fractions: Float32Array; seconds: number } {
+  const E = set.elements.length;
+  const C = set.channels;
+  const out = new Float32Array(set.n * E);
+  const t0 = performance.now();
+  if (method === 'fit') {
+    const fitter = new LinearFitter(grid, set.elements);
+    for (let r = 0; r < set.n; r++) out.set(fitter.fitFractions(set.spectra.subarray(r * C, (r + 1) * C)), r * E);
+  } else {
+    const plan = planRoi(grid, set.elements);
+    for (let r = 0; r < set.n; r++) out.set(roiFractions(plan, set.spectra.subarray(r * C, (r + 1) * C)), r * E);
+  }
+  return { fractions: out, seconds: (performance.now() - t0) / 1000 };
+}
+
+function fmt(x: number, digits = 4): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '  n/a ';
+}
+
+function printTable(results: MethodResult[], perElement: boolean): void {
+  console.log('method        R²       MAE      F1(macro)  ROC-AUC  threshold  spectra/s');
+  for (const r of results) {
+    console.log(`${r.method.padEnd(10)} ${fmt(r.r2).padStart(8)} ${fmt(r.mae).padStart(8)} ${fmt(r.f1).padStart(10)} ${fmt(r.auc).padStart(8)} ${fmt(r.threshold, 3).padStart(10)} ${Math.round(r.spectraPerSecond).toString().padStart(10)}`);
+  }
+  if (!perElement) return;
+  const elements = results[0]?.perElement.map((p) => p.element) ?? [];
+  console.log(`\nR² per element\nelement ${results.map((r) => r.method.padStart(8)).join(' ')}`);
+  for (const [i, el] of elements.entries()) console.log(`${el.padEnd(7)} ${results.map((r) => fmt(r.perElement[i]?.r2 ?? NaN, 3).padStart(8)).join(' ')}`);
+  console.log(`\nF1 per element\nelement ${results.map((r) => r.method.padStart(8)).join(' ')}`);
+  for (const [i, el] of elements.entries()) console.log(`${el.padEnd(7)} ${results.map((r) => fmt(r.perElement[i]?.f1 ?? NaN, 3).padStart(8)).join(' ')}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('score models and the fit/roi baselines on a fresh held-out synthetic test set')
+    .option('-m, --model <name|path>', 'model name in --models-dir or path to NAME.onnx (repeatable, comma list); default: every model in --models-dir', collect)
+    .option('--models-dir <dir>', 'where shipped models live', 'models')
+    .option('-n, --n <count>', 'test spectra', '5000')
+    .option('--seed <seed>', 'test-set seed: must differ from every seed the model was trained or validated on', '1000')
+    .option('--shift <shift>', 'nominal | drift (conditions the nominal fit does not model)', 'nominal')
+    .option('--no-baselines', 'skip the fit and roi baselines')
+    .option('--per-element', 'print per-element tables')
+    .option('--threads <n>', 'onnxruntime intra-op threads', '1')
+    .option('--json', 'print JSON')
+    .action(async (opts: EvalOptions) => {
+      const n = numberOption('n', opts.n, { min: 10, max: 1_000_000, integer: true });
+      const seed = numberOption('seed', opts.seed, { min: 0, max: 0xffffffff, integer: true });
+      const threads = numberOption('threads', opts.threads, { min: 1, max: 64, integer: true });
+      if (opts.shift !== 'nominal' && opts.shift !== 'drift') throw new CliError(`--shift: expected nominal or drift, got '${opts.shift}'`);
+      const shift = opts.shift as DatasetShift;
+      let names = opts.model ?? [];
+      if (names.length === 0) {
+        let files: string[] = [];
+        try {
+          files = readdirSync(resolve(opts.modelsDir));
+        } catch {
+          throw new CliError(`no --model given and models dir '${opts.modelsDir}' cannot be read`);
+        }
+        names = files.filter((f) => f.endsWith('.onnx')).sort().map((f) => f.replace(/\.onnx$/, ''));
+        if (names.length === 0 && opts.baselines === false) throw new CliError(`no models in '${opts.modelsDir}' and baselines disabled: nothing to evaluate`);
+      }
+      const models: OnnxModel[] = [];
+      for (const name of names) {
+        try {
+          models.push(await OnnxModel.load(name, { modelsDir: opts.modelsDir, threads }));
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      }
+      for (const m of models) {
+        if (trainingSeeds(m.card).includes(seed)) throw new CliError(`--seed ${seed} was used to train or validate ${m.card.name}: pick a held-out seed`);
+      }
+      const grid: EnergyGrid = models[0]?.card.energyGrid ?? { channels: 256, eMinKeV: 0, eMaxKeV: 20.48 };
+      for (const m of models) {
+        const g = m.card.energyGrid;
+        if (g.channels !== grid.channels || g.eMinKeV !== grid.eMinKeV || g.eMaxKeV !== grid.eMaxKeV) throw new CliError(`models ${models[0]!.card.name} and ${m.card.name} use different energy grids: evaluate them separately`);
+      }
+      const full = makeSet(n, seed, shift, grid);
+      const elements = models[0]?.elements ?? full.elements;
+      const set = subset(full, elements);
+      const results: MethodResult[] = [];
+      for (const m of models) {
+        const s = subset(full, m.elements);
+        results.push(await evalModel(m, s));
+        await m.release();
+      }
+      if (opts.baselines !== false) {
+        // Baseline presence thresholds are tuned on a separate calibration set (never the test set), as the
+        // models' thresholds were tuned on their validation sets.
+        const calN = Math.min(1000, n);
+        const cal = subset(makeSet(calN, (seed ^ 0x5bd1e995) >>> 0, shift, grid), elements);
+        for (const method of ['fit', 'roi'] as const) {
+          const c = baselineFractions(cal, method, grid);
+          const threshold = bestThreshold(cal.presence, c.fractions, cal.n, elements.length, FRACTION_THRESHOLDS);
+          const t = baselineFractions(set, method, grid);
+          results.push(score(method, set, { fractions: t.fractions, scores: t.fractions, threshold }, t.seconds));
+        }
+      }
+      const summary = { n, seed, shift, grid, elements, results };
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else {
+        console.log(`held-out test set: n=${n} seed=${seed} shift=${shift} grid=${grid.channels} ch ${grid.eMinKeV}-${grid.eMaxKeV} keV, ${elements.length} elements`);
+        printTable(results, !!opts.perElement);
+      }
+    });
+}
