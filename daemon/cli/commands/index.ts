@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as evaluate } from './eval.js';
 import { register as config } from './config.js';
+import { register as daemon } from './daemon.js';
 import { register as dataset } from './dataset.js';
 import { register as lines } from './lines.js';
 import { register as maps } from './maps.js';
@@ -12,6 +13,7 @@ import { register as spectrum } from './spectrum.js';
 
 export const commands: Array<(program: Command) => void> = [
   config,
+  daemon,
   dataset,
   lines,
   maps,
