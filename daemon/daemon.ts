@@ -1,0 +1,224 @@
+// The daemon process: storage, crash recovery, MQTT (embedded broker or external), the detector link (and the
+// in-process simulator, which reaches the daemon only through its transport), the scan manager and the live
+// publisher, wired together. startDaemon() returns once everything listens; stop() shuts down cleanly.
+import { accessSync, constants, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Subscription } from 'rxjs';
+import type { GemxrfConfig } from '../config/index.js';
+import { openTransport } from '../drivers/open-transport.js';
+import type { Transport } from '../drivers/transport.js';
+import '../drivers/transports/index.js';
+import '../drivers/file/file-transport.js';
+import { startEmulator, type RunningEmulator } from '../simulator/emulators/index.js';
+import type { Logger } from './log.js';
+import { MqttBridge } from './mqtt/bridge.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { LivePublisher } from './publish/live-publisher.js';
+import { MapMaker } from './publish/map-maker.js';
+import { registerRequests } from './requests.js';
+import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js';
+import { ScanManager } from './scan/scan-manager.js';
+import { ScanDb } from './storage/db.js';
+
+export interface Daemon {
+  readonly config: GemxrfConfig;
+  readonly brokerUrl: string;
+  readonly wsUrl: string | null;
+  readonly dataDir: string;
+  readonly sourceUrl: string;
+  readonly manager: ScanManager;
+  readonly bridge: MqttBridge;
+  readonly db: ScanDb;
+  readonly publisher: LivePublisher;
+  readonly recovered: RecoveredScan[];
+  stop(): Promise<void>;
+}
+
+/** Creates the data directory and proves it writable, so a bad path fails at start with its reason. */
+export function prepareDataDir(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true });
+    accessSync(abs, constants.W_OK);
+    const probe = resolve(abs, `.write-test-${process.pid}`);
+    writeFileSync(probe, 'ok');
+    unlinkSync(probe);
+  } catch (e) {
+    throw new Error(`data directory ${abs} is not usable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return abs;
+}
+
+function redact(config: GemxrfConfig): unknown {
+  const c = structuredClone(config);
+  if (c.mqtt.password) c.mqtt.password = '***';
+  if (c.mqtt.embedded.password) c.mqtt.embedded.password = '***';
+  return c;
+}
+
+export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Daemon> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const dataDir = prepareDataDir(config.storage.dataDir);
+    const db = new ScanDb(resolve(dataDir, 'gemxrf.db'));
+    cleanups.push(() => db.close());
+    const recovered = await recoverInterruptedScans(dataDir, db, log);
+
+    // MQTT: the embedded aedes broker speaks 3.1.1 only, so the bridge uses protocol 4 with it.
+    let broker: EmbeddedBroker | null = null;
+    let brokerUrl: string;
+    let protocolVersion = config.mqtt.protocolVersion;
+    if (config.mqtt.url === null) {
+      const e = config.mqtt.embedded;
+      broker = await startEmbeddedBroker({ host: e.host, port: e.port, wsPort: e.wsPort, username: e.username, password: e.password });
+      cleanups.push(() => broker!.close());
+      brokerUrl = broker.url;
+      protocolVersion = 4;
+    } else brokerUrl = config.mqtt.url;
+    const creds = config.mqtt.url === null ? { username: config.mqtt.embedded.username, password: config.mqtt.embedded.password } : { username: config.mqtt.username, password: config.mqtt.password };
+    const bridge = new MqttBridge({
+      url: brokerUrl, baseTopic: config.mqtt.baseTopic, instrumentId: config.instrument.id, protocolVersion, ...creds,
+      ca: config.mqtt.ca, cert: config.mqtt.cert, key: config.mqtt.key, log: (lv, msg) => log.log(lv, msg),
+    });
+
+    // The simulated detector, reached through its transport like real hardware.
+    let emulator: RunningEmulator | null = null;
+    let sourceUrl = config.source.url;
+    if (config.simulator.enabled) {
+      const s = config.simulator;
+      if (s.transport === 'udp') throw new Error('simulator.transport udp (gemroc-udp) is not supported by the daemon yet: use tcp or serial');
+      emulator = await startEmulator({
+        transport: s.transport, level: s.level, rate: s.rate, phantom: s.phantom, seed: s.seed, listen: s.listen,
+        width: config.detector.width, height: config.detector.height, stripsPerPlane: config.detector.stripsPerPlane,
+      });
+      cleanups.push(async () => void (await emulator!.stop()));
+      sourceUrl = emulator.address;
+    }
+    if (sourceUrl.startsWith('udp:')) throw new Error(`source ${sourceUrl}: gemroc-udp sources are not supported by the daemon yet (use a gemx link: tcp, serial, usb, file)`);
+
+    const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
+    const maker = new MapMaker(config.maps.methods, config.maps.elements);
+    const unsupported = MapMaker.unsupported(config.maps.methods);
+    if (unsupported.length) log.warn('map methods not produced by the daemon yet (need the inference worker)', { methods: unsupported.join(',') });
+
+    // The detector link: always open, so state shows the link; bytes reach a scan only while it acquires.
+    const transport: Transport = openTransport(sourceUrl);
+    let linkEnded: string | null = null;
+    let bytesIn = 0;
+    const sub: Subscription = transport.open().subscribe({
+      next: (chunk) => {
+        bytesIn += chunk.length;
+        manager.onChunk(chunk);
+      },
+      error: (e: unknown) => {
+        linkEnded = `error: ${(e as Error).message}`;
+        log.error('detector link failed', { source: sourceUrl, error: (e as Error).message });
+      },
+      complete: () => {
+        linkEnded = 'stream ended';
+        log.warn('detector stream ended', { source: sourceUrl });
+      },
+    });
+    cleanups.push(async () => {
+      sub.unsubscribe();
+      await transport.close();
+    });
+
+    const startedMs = Date.now();
+    let last = { t: Date.now(), events: 0, bytes: 0, scan: '' };
+    let rates = { eventsPerS: 0, bytesPerS: 0 };
+    const sampleRates = () => {
+      const now = Date.now();
+      const p = manager.progress();
+      const events = p?.events ?? 0;
+      const scan = p?.id ?? '';
+      const dt = (now - last.t) / 1000;
+      if (dt >= 0.5) {
+        rates = { eventsPerS: scan === last.scan ? Math.max(0, (events - last.events) / dt) : 0, bytesPerS: (bytesIn - last.bytes) / dt };
+        last = { t: now, events, bytes: bytesIn, scan };
+      }
+      return rates;
+    };
+    const link = () => {
+      const st = transport.status();
+      return { url: sourceUrl, state: linkEnded ? 'closed' : st.state, error: st.error ?? linkEnded ?? null, bytesIn: st.bytesIn, reconnects: st.reconnects };
+    };
+    const state = (): Record<string, unknown> => ({
+      instrument: config.instrument.id,
+      state: manager.state,
+      scan: manager.progress(),
+      lastScan: manager.lastScanId,
+      error: manager.lastError,
+      link: link(),
+      rates: sampleRates(),
+      simulator: emulator ? { phantom: config.simulator.phantom, rate: config.simulator.rate } : null,
+      updatedAt: new Date().toISOString(),
+    });
+    const publisher = new LivePublisher(
+      bridge,
+      {
+        cube: () => (manager.lastCube && manager.lastScanId ? { cube: manager.lastCube, scanId: manager.lastScanId } : null),
+        state,
+        stats: () => {
+          const p = manager.progress();
+          return { state: manager.state, scan: p?.id ?? null, elapsedS: p?.elapsedS ?? 0, remainingS: p?.remainingS ?? null, events: p?.events ?? 0, targetCounts: p?.targetCounts ?? null,
+            ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0, link: link().state, time: new Date().toISOString() };
+        },
+        acquiring: () => manager.state === 'acquiring',
+      },
+      maker,
+      { cadenceSeconds: config.maps.cadenceSeconds, log },
+    );
+    manager.on('state', () => void publisher.publishState());
+    manager.on('event', (ev: { type: string }) => {
+      void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 });
+      if (ev.type !== 'scan-started') {
+        publisher.scanStopped();
+        void publisher.publishMaps();
+      }
+    });
+    registerRequests({
+      bridge, manager, db,
+      status: state,
+      config: () => redact(config),
+      health: () => ({
+        ok: manager.state !== 'error' && link().state !== 'error',
+        state: manager.state,
+        uptimeS: (Date.now() - startedMs) / 1000,
+        mqtt: { connected: bridge.connected, reconnects: bridge.reconnects },
+        link: link(),
+        storage: { dataDir, db: db.schemaVersion > 0, writable: (() => { try { accessSync(dataDir, constants.W_OK); return true; } catch { return false; } })() },
+        error: manager.lastError,
+      }),
+    });
+    await bridge.start();
+    cleanups.push(() => bridge.stop());
+    await publisher.publishState();
+    publisher.start();
+    cleanups.push(() => publisher.stop());
+
+    log.info('gemxrf daemon ready', { broker: brokerUrl, ws: broker?.wsUrl ?? undefined, topics: bridge.topic('#'), dataDir, source: sourceUrl, simulator: emulator ? config.simulator.phantom : 'off' });
+
+    let stopping: Promise<void> | null = null;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        log.info('shutting down');
+        publisher.stop();
+        if (manager.state === 'acquiring') await manager.stop('shutdown').catch((e: Error) => log.error('stopping the scan failed', { error: e.message }));
+        await publisher.publishState().catch(() => undefined);
+        // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.
+        cleanups.pop(); // publisher already stopped
+        await undo();
+        log.info('stopped');
+      })();
+      return stopping;
+    };
+    return { config, brokerUrl, wsUrl: broker?.wsUrl ?? null, dataDir, sourceUrl, manager, bridge, db, publisher, recovered, stop };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}

@@ -1,0 +1,101 @@
+// One scan's data path: raw chunks from the detector link are appended to the scan's raw.gemx first (the
+// recording is the source of truth), then decoded by a decoder that sees exactly the recorded bytes from the
+// recording's first data byte, so replaying raw.gemx reproduces the live cube. Checkpoints store the cube
+// with the offset of the last whole frame it contains.
+import { join } from 'node:path';
+import type { GemxrfConfig } from '../../config/index.js';
+import { GemxDecoder, zeroGemxCounters, type GemxCounters } from '../../drivers/codecs/gemx-decode.js';
+import { StreamFormat } from '../../drivers/codecs/recording-header.js';
+import { RecordingWriter } from '../../drivers/file/recording-writer.js';
+import { Cube } from '../../pipelines/cube/cube.js';
+import { saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
+import { FrameSink } from './frame-sink.js';
+
+export const RAW_FILE = 'raw.gemx';
+export const CHECKPOINT_FILE = 'cube.ckpt';
+
+export interface CheckpointResult {
+  file: string;
+  recordingOffset: number;
+  events: number;
+}
+
+export class Acquisition {
+  readonly cube: Cube;
+  readonly counters: GemxCounters = zeroGemxCounters();
+  private readonly writer: RecordingWriter;
+  private readonly decoder: GemxDecoder;
+  private readonly sink: FrameSink;
+  private checkpointing: Promise<CheckpointResult> | null = null;
+  closed = false;
+
+  constructor(readonly dir: string, config: GemxrfConfig, meta: { scanId: string; name: string; source: string }) {
+    this.cube = Cube.fromConfig(config);
+    // The config snapshot in the header makes the recording self-describing (grid, formation, calibration).
+    this.writer = RecordingWriter.create(
+      join(dir, RAW_FILE),
+      { instrumentId: config.instrument.id, streamFormat: StreamFormat.GEMX, meta: { config, source: meta.source, software: 'gemxrf 0.1.0', scanId: meta.scanId, name: meta.name } },
+      { flushMs: config.storage.flushSeconds * 1000 },
+    );
+    const start = this.writer.header.headerLength;
+    this.decoder = new GemxDecoder({ counters: this.counters, startOffset: start });
+    this.sink = new FrameSink(this.cube, config, start);
+  }
+
+  get recordedBytes(): number {
+    return this.writer.offset;
+  }
+
+  get streamFormat(): number {
+    return this.writer.header.streamFormat;
+  }
+
+  /** Record, then process. Throws (with the scan's data so far intact) when the recording cannot be written. */
+  push(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.writer.append(chunk);
+    for (const f of this.decoder.push(chunk)) this.sink.accept(f);
+  }
+
+  /**
+   * Flushes the recording to disk, then writes the cube with the offset it covers. The arrays are copied
+   * synchronously (consistent with frameEnd) and written without blocking the event loop.
+   */
+  checkpoint(): Promise<CheckpointResult> {
+    if (this.checkpointing) return this.checkpointing;
+    const file = join(this.dir, CHECKPOINT_FILE);
+    const run = async (): Promise<CheckpointResult> => {
+      this.writer.flush();
+      const recordingOffset = this.sink.frameEnd;
+      const events = this.cube.totalEvents;
+      await saveSnapshotAsync(this.cube, file, BigInt(recordingOffset));
+      return { file: CHECKPOINT_FILE, recordingOffset, events };
+    };
+    this.checkpointing = run().finally(() => {
+      this.checkpointing = null;
+    });
+    return this.checkpointing;
+  }
+
+  /** Stop recording: decode what is buffered, flush formation, close the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.checkpointing) await this.checkpointing.catch(() => undefined);
+    for (const f of this.decoder.end()) this.sink.accept(f);
+    this.sink.flush();
+    await this.writer.close();
+  }
+
+  /** The final checkpoint after close(): covers the whole recording. */
+  async finalCheckpoint(): Promise<CheckpointResult> {
+    const file = join(this.dir, CHECKPOINT_FILE);
+    const recordingOffset = this.sink.frameEnd;
+    await saveSnapshotAsync(this.cube, file, BigInt(recordingOffset));
+    return { file: CHECKPOINT_FILE, recordingOffset, events: this.cube.totalEvents };
+  }
+
+  get writerError(): Error | null {
+    return this.writer.error;
+  }
+}

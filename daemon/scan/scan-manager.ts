@@ -1,0 +1,238 @@
+// The scan lifecycle: idle -> starting -> acquiring -> stopping -> idle, plus error; one scan at a time.
+// The manager owns the current Acquisition, the stop conditions (manual, duration, total counts), the
+// checkpoint cadence and the scan's database row. It emits 'state' on every transition and 'event' for the
+// operator-facing scan events (started, stopped, error).
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { GemxrfConfig } from '../../config/index.js';
+import type { Cube } from '../../pipelines/cube/cube.js';
+import type { Logger } from '../log.js';
+import type { ScanDb, ScanRecord, ScanTotals, StopCondition } from '../storage/db.js';
+import { makeScanId, scanDir, scanNameProblem } from '../storage/scan-names.js';
+import { Acquisition, RAW_FILE } from './acquisition.js';
+
+export type ScanState = 'idle' | 'starting' | 'acquiring' | 'stopping' | 'error';
+
+export interface StartRequest {
+  name: string;
+  durationS?: number;
+  counts?: number;
+  notes?: string;
+  operator?: string;
+}
+
+export class ScanRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScanRefused';
+  }
+}
+
+export interface LiveScan {
+  record: ScanRecord;
+  acquisition: Acquisition;
+  startedMs: number;
+  checkpoints: number;
+  lastCheckpointOffset: number;
+}
+
+export interface ScanProgress {
+  id: string;
+  name: string;
+  elapsedS: number;
+  remainingS: number | null;
+  events: number;
+  targetCounts: number | null;
+  bytesRecorded: number;
+  framesOk: number;
+  framesLost: number;
+  crcErrors: number;
+  checkpoints: number;
+}
+
+export class ScanManager extends EventEmitter {
+  state: ScanState = 'idle';
+  lastError: string | null = null;
+  current: LiveScan | null = null;
+  /** The cube of the running scan, or of the last one (maps stay visible after a stop). */
+  lastCube: Cube | null = null;
+  lastScanId: string | null = null;
+  private durationTimer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<ScanRecord> | null = null;
+
+  constructor(private readonly config: GemxrfConfig, private readonly dataDir: string, private readonly db: ScanDb, private readonly log: Logger, private readonly sourceUrl: () => string) {
+    super();
+  }
+
+  private setState(s: ScanState): void {
+    this.state = s;
+    this.emit('state', s);
+  }
+
+  /** Validates, creates the scan folder, recording and row, and starts acquiring. Refuses while busy. */
+  async start(req: StartRequest): Promise<ScanRecord> {
+    if (this.state === 'acquiring' || this.state === 'starting' || this.state === 'stopping')
+      throw new ScanRefused(`a scan is already ${this.state} (${this.current?.record.id ?? '?'}); stop it first`);
+    const problem = scanNameProblem(req.name);
+    if (problem) throw new ScanRefused(problem);
+    this.setState('starting');
+    try {
+      const at = new Date();
+      let id = makeScanId(req.name, at);
+      for (let k = 2; this.db.scanExists(id); k++) id = `${makeScanId(req.name, at)}-${k}`;
+      const dir = scanDir(this.dataDir, id);
+      mkdirSync(dir, { recursive: true });
+      const stopCondition: StopCondition = {};
+      if (req.durationS !== undefined) stopCondition.durationS = req.durationS;
+      if (req.counts !== undefined) stopCondition.counts = req.counts;
+      const record: ScanRecord = {
+        id, name: req.name, notes: req.notes ?? '', operator: req.operator ?? '', status: 'acquiring', stopCondition,
+        stopReason: null, startedAt: at.toISOString(), stoppedAt: null, totals: null, error: null,
+        dir: relative(this.dataDir, dir), config: this.config,
+      };
+      const acquisition = new Acquisition(dir, this.config, { scanId: id, name: req.name, source: this.sourceUrl() });
+      this.db.insertScan(record);
+      this.db.addRecording(id, RAW_FILE, acquisition.streamFormat);
+      this.current = { record, acquisition, startedMs: Date.now(), checkpoints: 0, lastCheckpointOffset: 0 };
+      this.lastCube = acquisition.cube;
+      this.lastScanId = id;
+      this.lastError = null;
+      if (req.durationS !== undefined) this.durationTimer = setTimeout(() => void this.stop('duration').catch(() => undefined), req.durationS * 1000);
+      this.checkpointTimer = setInterval(() => void this.checkpoint(), this.config.storage.checkpointSeconds * 1000);
+      this.setState('acquiring');
+      this.log.info('scan started', { scan: id, name: req.name, duration: req.durationS, counts: req.counts, dir });
+      this.emit('event', { type: 'scan-started', scan: record });
+      return record;
+    } catch (e) {
+      const msg = `cannot start scan: ${(e as Error).message}`;
+      this.lastError = msg;
+      this.log.error(msg);
+      this.setState('error');
+      this.emit('event', { type: 'scan-error', error: msg });
+      throw new ScanRefused(msg);
+    }
+  }
+
+  /** Bytes from the detector link: recorded and processed while acquiring, ignored otherwise. */
+  onChunk(chunk: Uint8Array): void {
+    const cur = this.current;
+    if (!cur || this.state !== 'acquiring') return;
+    try {
+      cur.acquisition.push(chunk);
+    } catch (e) {
+      void this.fail(`recording failed: ${(e as Error).message}`);
+      return;
+    }
+    const target = cur.record.stopCondition.counts;
+    if (target !== undefined && cur.acquisition.cube.totalEvents >= target) void this.stop('counts').catch(() => undefined);
+  }
+
+  async checkpoint(): Promise<void> {
+    const cur = this.current;
+    if (!cur || this.state !== 'acquiring') return;
+    try {
+      const r = await cur.acquisition.checkpoint();
+      if (this.current !== cur) return;
+      this.db.addCheckpoint({ scanId: cur.record.id, file: r.file, recordingOffset: r.recordingOffset, events: r.events, createdAt: new Date().toISOString() });
+      cur.checkpoints++;
+      cur.lastCheckpointOffset = r.recordingOffset;
+      this.log.debug('checkpoint', { scan: cur.record.id, offset: r.recordingOffset, events: r.events });
+    } catch (e) {
+      await this.fail(`checkpoint failed: ${(e as Error).message}`);
+    }
+  }
+
+  progress(): ScanProgress | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const elapsedS = (Date.now() - cur.startedMs) / 1000;
+    const d = cur.record.stopCondition.durationS;
+    const c = cur.acquisition.counters;
+    return {
+      id: cur.record.id,
+      name: cur.record.name,
+      elapsedS,
+      remainingS: d === undefined ? null : Math.max(0, d - elapsedS),
+      events: cur.acquisition.cube.totalEvents,
+      targetCounts: cur.record.stopCondition.counts ?? null,
+      bytesRecorded: cur.acquisition.recordedBytes,
+      framesOk: c.framesOk,
+      framesLost: c.framesLost,
+      crcErrors: c.crcErrors,
+      checkpoints: cur.checkpoints,
+    };
+  }
+
+  private totals(cur: LiveScan): ScanTotals {
+    const durationS = (Date.now() - cur.startedMs) / 1000;
+    const c = cur.acquisition.counters;
+    const k = cur.acquisition.cube.counters();
+    return {
+      events: k.eventsAdded, eventsIn: k.eventsIn, bytesRecorded: cur.acquisition.recordedBytes, framesOk: c.framesOk,
+      framesLost: c.framesLost, crcErrors: c.crcErrors, durationS, meanRate: durationS > 0 ? k.eventsAdded / durationS : 0,
+    };
+  }
+
+  private clearTimers(): void {
+    if (this.durationTimer) clearTimeout(this.durationTimer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.durationTimer = this.checkpointTimer = null;
+  }
+
+  /** Stops the running scan: closes the recording, writes the final checkpoint, completes the row. */
+  stop(reason: 'manual' | 'duration' | 'counts' | 'shutdown'): Promise<ScanRecord> {
+    if (this.stopping) return this.stopping;
+    const cur = this.current;
+    if (!cur || this.state !== 'acquiring') return Promise.reject(new ScanRefused(`no scan is acquiring (state ${this.state})`));
+    this.clearTimers();
+    this.setState('stopping');
+    const run = async (): Promise<ScanRecord> => {
+      let error: string | null = null;
+      try {
+        await cur.acquisition.close();
+        const r = await cur.acquisition.finalCheckpoint();
+        this.db.addCheckpoint({ scanId: cur.record.id, file: r.file, recordingOffset: r.recordingOffset, events: r.events, createdAt: new Date().toISOString() });
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const totals = this.totals(cur);
+      const stoppedAt = new Date().toISOString();
+      this.db.setRecordingBytes(cur.record.id, RAW_FILE, totals.bytesRecorded);
+      this.db.finishScan(cur.record.id, { status: error ? 'error' : 'completed', stopReason: reason, stoppedAt, totals, error });
+      const record = this.db.getScan(cur.record.id)!;
+      this.current = null;
+      if (error) {
+        this.lastError = `scan ${record.id}: ${error}`;
+        this.log.error('scan stopped with an error (the recording so far is kept)', { scan: record.id, error });
+        this.setState('error');
+        this.emit('event', { type: 'scan-error', scan: record, error });
+      } else {
+        this.log.info('scan stopped', { scan: record.id, reason, events: totals.events, bytes: totals.bytesRecorded, seconds: totals.durationS.toFixed(1) });
+        this.setState('idle');
+        this.emit('event', { type: 'scan-stopped', scan: record, reason });
+      }
+      return record;
+    };
+    this.stopping = run().finally(() => {
+      this.stopping = null;
+    });
+    return this.stopping;
+  }
+
+  /** A failure while acquiring (disk full, unwritable folder): the scan ends in 'error', the daemon lives on. */
+  private async fail(message: string): Promise<void> {
+    const cur = this.current;
+    if (!cur || this.state !== 'acquiring') return;
+    this.clearTimers();
+    this.setState('stopping');
+    this.lastError = `scan ${cur.record.id}: ${message}`;
+    this.log.error('scan failed; recording closed, what was written is kept', { scan: cur.record.id, error: message });
+    await cur.acquisition.close().catch(() => undefined);
+    this.db.finishScan(cur.record.id, { status: 'error', stopReason: 'error', stoppedAt: new Date().toISOString(), totals: this.totals(cur), error: message });
+    this.current = null;
+    this.setState('error');
+    this.emit('event', { type: 'scan-error', scan: this.db.getScan(cur.record.id), error: message });
+  }
+}

@@ -1,0 +1,236 @@
+// gemxrf.db: the catalogue of scans, their recordings, cube checkpoints and calibrations (better-sqlite3,
+// WAL, so readers never block the daemon). Schema changes are numbered migrations applied in order and
+// tracked with PRAGMA user_version; a database from a newer gemxrf is refused rather than misread.
+import Database from 'better-sqlite3';
+
+export type ScanStatus = 'acquiring' | 'completed' | 'interrupted' | 'error';
+
+export interface StopCondition {
+  durationS?: number;
+  counts?: number;
+}
+
+export interface ScanTotals {
+  events: number;
+  eventsIn: number;
+  bytesRecorded: number;
+  framesOk: number;
+  framesLost: number;
+  crcErrors: number;
+  durationS: number;
+  meanRate: number;
+}
+
+export interface ScanRecord {
+  id: string;
+  name: string;
+  notes: string;
+  operator: string;
+  status: ScanStatus;
+  stopCondition: StopCondition;
+  stopReason: string | null;
+  startedAt: string;
+  stoppedAt: string | null;
+  totals: ScanTotals | null;
+  error: string | null;
+  /** Folder relative to the data directory (scans/<id>). */
+  dir: string;
+  config: unknown;
+}
+
+export interface CheckpointRecord {
+  scanId: string;
+  file: string;
+  recordingOffset: number;
+  events: number;
+  createdAt: string;
+}
+
+const MIGRATIONS: string[] = [
+  // 1: the initial schema.
+  `CREATE TABLE scans (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     notes TEXT NOT NULL DEFAULT '',
+     operator TEXT NOT NULL DEFAULT '',
+     status TEXT NOT NULL,
+     stop_condition TEXT NOT NULL,
+     stop_reason TEXT,
+     started_at TEXT NOT NULL,
+     stopped_at TEXT,
+     totals TEXT,
+     error TEXT,
+     dir TEXT NOT NULL,
+     config TEXT NOT NULL
+   );
+   CREATE INDEX scans_status ON scans(status);
+   CREATE TABLE recordings (
+     id INTEGER PRIMARY KEY,
+     scan_id TEXT NOT NULL REFERENCES scans(id),
+     file TEXT NOT NULL,
+     stream_format INTEGER NOT NULL,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE checkpoints (
+     id INTEGER PRIMARY KEY,
+     scan_id TEXT NOT NULL REFERENCES scans(id),
+     file TEXT NOT NULL,
+     recording_offset INTEGER NOT NULL,
+     events REAL NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX checkpoints_scan ON checkpoints(scan_id, id);
+   CREATE TABLE calibrations (
+     id INTEGER PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     gain_kev_per_adc REAL NOT NULL,
+     offset_kev REAL NOT NULL,
+     quadratic_kev_per_adc2 REAL NOT NULL,
+     gain_map_file TEXT,
+     notes TEXT NOT NULL DEFAULT ''
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface ScanRow {
+  id: string;
+  name: string;
+  notes: string;
+  operator: string;
+  status: ScanStatus;
+  stop_condition: string;
+  stop_reason: string | null;
+  started_at: string;
+  stopped_at: string | null;
+  totals: string | null;
+  error: string | null;
+  dir: string;
+  config: string;
+}
+
+function fromRow(r: ScanRow): ScanRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    notes: r.notes,
+    operator: r.operator,
+    status: r.status,
+    stopCondition: JSON.parse(r.stop_condition) as StopCondition,
+    stopReason: r.stop_reason,
+    startedAt: r.started_at,
+    stoppedAt: r.stopped_at,
+    totals: r.totals ? (JSON.parse(r.totals) as ScanTotals) : null,
+    error: r.error,
+    dir: r.dir,
+    config: JSON.parse(r.config) as unknown,
+  };
+}
+
+export class ScanDb {
+  private readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      throw new Error(`cannot open database ${file}: ${(e as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`database ${this.file} has schema version ${version}, newer than this gemxrf (${SCHEMA_VERSION})`);
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      // Each migration and its version bump commit together: a crash mid-way leaves the old version.
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  insertScan(s: ScanRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO scans (id, name, notes, operator, status, stop_condition, stop_reason, started_at, stopped_at, totals, error, dir, config)
+         VALUES (@id, @name, @notes, @operator, @status, @stop_condition, @stop_reason, @started_at, @stopped_at, @totals, @error, @dir, @config)`,
+      )
+      .run({
+        id: s.id, name: s.name, notes: s.notes, operator: s.operator, status: s.status,
+        stop_condition: JSON.stringify(s.stopCondition), stop_reason: s.stopReason, started_at: s.startedAt,
+        stopped_at: s.stoppedAt, totals: s.totals ? JSON.stringify(s.totals) : null, error: s.error, dir: s.dir,
+        config: JSON.stringify(s.config),
+      });
+  }
+
+  finishScan(id: string, f: { status: ScanStatus; stopReason: string | null; stoppedAt: string; totals: ScanTotals | null; error?: string | null }): void {
+    this.db
+      .prepare('UPDATE scans SET status = ?, stop_reason = ?, stopped_at = ?, totals = ?, error = ? WHERE id = ?')
+      .run(f.status, f.stopReason, f.stoppedAt, f.totals ? JSON.stringify(f.totals) : null, f.error ?? null, id);
+  }
+
+  getScan(id: string): ScanRecord | null {
+    const r = this.db.prepare('SELECT * FROM scans WHERE id = ?').get(id) as ScanRow | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  scanExists(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM scans WHERE id = ?').get(id) !== undefined;
+  }
+
+  listScans(opts: { limit?: number; status?: ScanStatus } = {}): ScanRecord[] {
+    const limit = opts.limit ?? 50;
+    const rows = opts.status
+      ? (this.db.prepare('SELECT * FROM scans WHERE status = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(opts.status, limit) as ScanRow[])
+      : (this.db.prepare('SELECT * FROM scans ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as ScanRow[]);
+    return rows.map(fromRow);
+  }
+
+  addRecording(scanId: string, file: string, streamFormat: number): void {
+    this.db.prepare('INSERT INTO recordings (scan_id, file, stream_format, created_at) VALUES (?, ?, ?, ?)').run(scanId, file, streamFormat, new Date().toISOString());
+  }
+
+  setRecordingBytes(scanId: string, file: string, bytes: number): void {
+    this.db.prepare('UPDATE recordings SET bytes = ? WHERE scan_id = ? AND file = ?').run(bytes, scanId, file);
+  }
+
+  recordings(scanId: string): Array<{ file: string; streamFormat: number; bytes: number; createdAt: string }> {
+    return this.db.prepare('SELECT file, stream_format AS streamFormat, bytes, created_at AS createdAt FROM recordings WHERE scan_id = ? ORDER BY id').all(scanId) as Array<{ file: string; streamFormat: number; bytes: number; createdAt: string }>;
+  }
+
+  addCheckpoint(c: CheckpointRecord): void {
+    this.db.prepare('INSERT INTO checkpoints (scan_id, file, recording_offset, events, created_at) VALUES (?, ?, ?, ?, ?)').run(c.scanId, c.file, c.recordingOffset, c.events, c.createdAt);
+  }
+
+  lastCheckpoint(scanId: string): CheckpointRecord | null {
+    const r = this.db
+      .prepare('SELECT scan_id AS scanId, file, recording_offset AS recordingOffset, events, created_at AS createdAt FROM checkpoints WHERE scan_id = ? ORDER BY id DESC LIMIT 1')
+      .get(scanId) as CheckpointRecord | undefined;
+    return r ?? null;
+  }
+
+  checkpointCount(scanId: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE scan_id = ?').get(scanId) as { n: number }).n;
+  }
+
+  addCalibration(c: { gainKeVPerAdc: number; offsetKeV: number; quadraticKeVPerAdc2: number; gainMapFile: string | null; notes?: string }): number {
+    const r = this.db
+      .prepare('INSERT INTO calibrations (created_at, gain_kev_per_adc, offset_kev, quadratic_kev_per_adc2, gain_map_file, notes) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(new Date().toISOString(), c.gainKeVPerAdc, c.offsetKeV, c.quadraticKeVPerAdc2, c.gainMapFile, c.notes ?? '');
+    return Number(r.lastInsertRowid);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
