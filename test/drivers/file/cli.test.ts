@@ -10,7 +10,7 @@ import { repoRoot, runCli } from '../../support/cli.js';
 import { eventBatch, hitBatch } from '../codecs/helpers.js';
 
 describe('gemxrf record / replay', function () {
-  this.timeout(60_000);
+  this.timeout(120_000); // each CLI run starts tsx from source: seconds on a loaded machine
   let dir: string;
   let rec: string;
   beforeEach(async () => {
@@ -84,7 +84,7 @@ describe('gemxrf record / replay', function () {
         server.once('exit', () => reject(new Error(`replay exited: ${err}`)));
       });
       const out = join(dir, 'tcp.gemx');
-      const r = runCli(['record', '--from', `${address}?reconnect=false`, '--out', out, '--duration', '20', '-q']);
+      const r = runCli(['record', '--from', `${address}?reconnect=false`, '--out', out, '--duration', '50', '-q']);
       assert.equal(r.status, 0, r.stderr);
       const a = readFileSync(rec);
       const b = RecordingReader.open(out);
