@@ -10,6 +10,8 @@ export interface BuildMapsOptions {
   detector?: DetectorParams;
   roi?: Omit<RoiOptions, 'detector'>;
   fit?: Omit<FitOptions, 'detector'>;
+  /** Cube fit background: 'shared' (default) or 'free' (see LinearFitter.fitCube). */
+  background?: 'shared' | 'free';
 }
 
 export interface BuiltMaps {
@@ -28,6 +30,6 @@ export function cubeGrid(cube: { channels: number; eMinKeV: number; eMaxKeV: num
 export function buildMaps(cube: SpectralCube, grid: EnergyGrid, method: ClassicalMethod, elements: readonly string[], opts: BuildMapsOptions = {}): BuiltMaps {
   const detector = opts.detector ?? DEFAULT_DETECTOR;
   if (method === 'roi') return { maps: roiMaps(planRoi(grid, elements, { ...opts.roi, detector }), cube) };
-  const r = new LinearFitter(grid, elements, { ...opts.fit, detector }).fitCube(cube);
+  const r = new LinearFitter(grid, elements, { ...opts.fit, detector }).fitCube(cube, { background: opts.background });
   return { maps: r.maps, chi2: r.chi2, background: r.background };
 }

@@ -6,9 +6,10 @@
 // pixel p's variance is taken as S_c * N_p / N_S (its share of the sum spectrum), and since a common
 // scale does not change the solution, the normal matrix G = A'WA is computed once; each pixel only
 // needs b = A'Wy (one sparse pass over its non-zero channels) and a k x k NNLS (nnls.ts).
-// Goodness of fit per pixel: reduced chi-square with that variance model,
-//   chi2_p = (N_S / N_p) * sum_c w_c (y_c - m_c)^2 / (channels - positive coefficients),
-// computed from y'Wy - 2x'b + x'Gx without forming the model spectrum.
+// Goodness of fit per pixel: a reduced chi-square against the fitted model m (see reducedChi2),
+//   chi2_p = sum_c (y_c - m_c)^2 / max(m_c, 1) / (sum_c min(m_c, 1) - positive coefficients),
+// not the shared-weight residual: a pixel whose spectrum differs from the average (a pure Pb pixel) has
+// its own variance, and the shared weights would misstate it by the ratio of the two spectra.
 // A single spectrum (fitSpectrum) is fitted twice: first with w = 1 / max(y, 1) (the data's own
 // variance), then with w = 1 / max(m, 1) from that fit's model, which removes most of the downward bias
 // that data-derived weights give at low counts.
@@ -98,18 +99,16 @@ export class LinearFitter {
           }
         }
         normalMatrix(A, k, w, G);
-        let yWy = 0;
         b.fill(0);
         for (let c = first; c < end; c++) {
           const y = counts[c]!;
           if (y === 0) continue;
           const wy = w[c - first]! * y;
-          yWy += wy * y;
           const row = (c - first) * k;
           for (let j = 0; j < k; j++) b[j]! += wy * A[row + j]!;
         }
         const positive = this.solver.solve(G, b, x);
-        chi2 = residual(G, b, x, k, yWy) / Math.max(1, end - first - positive);
+        chi2 = reducedChi2(counts, first, A, k, x, end - first, positive);
       }
       coefficients.set(x);
     }
@@ -193,13 +192,11 @@ export class LinearFitter {
     for (let p = 0; p < nPix; p++) {
       const off = p * C + first;
       b.fill(0);
-      let yWy = 0;
       let n = 0;
       for (let c = 0; c < F; c++) {
         const y = counts[off + c]!;
         if (y === 0) continue;
         n += y;
-        yWy += w[c]! * y * y;
         const row = c * k;
         for (let j = 0; j < k; j++) b[j]! += y * AW[row + j]!;
       }
@@ -209,7 +206,7 @@ export class LinearFitter {
       let bgCounts = 0;
       for (let j = E; j < k; j++) bgCounts += x[j]!;
       background[p] = bgCounts;
-      chi2[p] = ((sumTotal / n) * residual(G, b, x, k, yWy)) / Math.max(1, F - positive);
+      chi2[p] = reducedChi2(counts, off, A, k, x, F, positive);
     }
     return { maps, chi2, background, backgroundColumns };
   }
@@ -236,17 +233,26 @@ function normalMatrix(A: Float64Array, k: number, w: Float64Array, G: Float64Arr
   for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) G[i * k + j] = G[j * k + i]!;
 }
 
-/** sum_c w_c (y_c - (Ax)_c)^2 = y'Wy - 2 x'b + x'Gx (clamped at 0 against rounding). */
-function residual(G: Float64Array, b: Float64Array, x: Float64Array, k: number, yWy: number): number {
-  let xb = 0;
-  let xGx = 0;
-  for (let i = 0; i < k; i++) {
-    const xi = x[i]!;
-    if (xi === 0) continue;
-    xb += xi * b[i]!;
-    let gi = 0;
-    for (let j = 0; j < k; j++) gi += G[i * k + j]! * x[j]!;
-    xGx += xi * gi;
+/** Reduced chi-square with variance max(m, 1): a model near 0 where a count fell would otherwise
+ *  dominate the sum (Pearson's statistic is heavy-tailed at small means). Under a correct model channel c
+ *  contributes m_c / max(m_c, 1) = min(m_c, 1) on average, so the sum is divided by sum_c min(m_c, 1)
+ *  minus the fitted coefficients instead of by channels minus coefficients: the result reads ~1 for a
+ *  good fit at any count level (at 1 count per pixel as at 10^5), so pixels compare fairly. */
+function reducedChi2(counts: ArrayLike<number>, off: number, A: Float64Array, k: number, x: Float64Array, F: number, fitted: number): number {
+  let chi = 0;
+  let expected = 0;
+  for (let c = 0; c < F; c++) {
+    const row = c * k;
+    let m = 0;
+    for (let j = 0; j < k; j++) m += A[row + j]! * x[j]!;
+    const d = counts[off + c]! - m;
+    if (m > 1) {
+      chi += (d * d) / m;
+      expected += 1;
+    } else {
+      chi += d * d;
+      expected += m > 0 ? m : 0;
+    }
   }
-  return Math.max(0, yWy - 2 * xb + xGx);
+  return chi / Math.max(1, expected - fitted);
 }
