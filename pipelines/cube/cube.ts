@@ -70,6 +70,10 @@ export class Cube implements CubeDims {
   readonly sumSpectrum: Float64Array;
   readonly meta: Float64Array;
   private readonly buffers: SharedCube;
+  /** Drop counts of the last batch: off grid, out of range, dead pixel (scratch, no allocation per batch). */
+  private readonly drops = new Float64Array(3);
+  /** Cube index of each event of the batch being added (scratch, grows to the largest batch). */
+  private index = new Int32Array(4096);
 
   constructor(dims: CubeDims, shared?: SharedCube) {
     const { width, height, channels } = dims;
@@ -81,6 +85,8 @@ export class Cube implements CubeDims {
     this.eMinKeV = dims.eMinKeV;
     this.eMaxKeV = dims.eMaxKeV;
     const pixels = width * height;
+    // Cube indices are Int32 in the hot loop (and a larger cube would not fit in memory anyway).
+    if (pixels * channels > 2 ** 31 - 1) throw new Error(`cube: ${width}x${height}x${channels} has more than 2^31 bins`);
     this.buffers = shared ?? {
       width, height, channels, eMinKeV: dims.eMinKeV, eMaxKeV: dims.eMaxKeV,
       counts: sab(pixels * channels * 4, `a ${width}x${height}x${channels} count cube`),
@@ -124,64 +130,15 @@ export class Cube implements CubeDims {
     if (cal.width !== this.width || cal.height !== this.height || cal.channels !== this.channels)
       throw new Error(`cube: calibration is for ${cal.width}x${cal.height}x${cal.channels}, cube is ${this.width}x${this.height}x${this.channels}`);
     const n = batch.n;
-    const xs = batch.x;
-    const ys = batch.y;
-    const adcs = batch.adc;
-    const W = this.width;
-    const H = this.height;
-    const C = this.channels;
-    const counts = this.counts;
-    const totals = this.totals;
-    const sum = this.sumSpectrum;
-    let offGrid = 0;
-    let outOfRange = 0;
-    let dead = 0;
-    const gain = cal.gain;
-    if (gain === null) {
-      const lut = cal.lut;
-      for (let i = 0; i < n; i++) {
-        const x = xs[i]!;
-        const y = ys[i]!;
-        if (x >= W || y >= H) {
-          offGrid++;
-          continue;
-        }
-        const ch = lut[adcs[i]!]!;
-        if (ch < 0) {
-          outOfRange++;
-          continue;
-        }
-        const p = y * W + x;
-        counts[p * C + ch]++;
-        totals[p]++;
-        sum[ch]++;
-      }
-    } else {
-      const c0 = cal.c0;
-      const c1 = cal.c1;
-      const c2 = cal.c2;
-      for (let i = 0; i < n; i++) {
-        const x = xs[i]!;
-        const y = ys[i]!;
-        if (x >= W || y >= H) {
-          offGrid++;
-          continue;
-        }
-        const p = y * W + x;
-        const a = adcs[i]! / gain[p]!;
-        const f = c0 + a * (c1 + c2 * a);
-        // NaN (dead pixel) fails this test too; it is told apart only on this rare path.
-        if (!(f >= 0 && f < C)) {
-          if (a !== a) dead++;
-          else outOfRange++;
-          continue;
-        }
-        const ch = f | 0;
-        counts[p * C + ch]++;
-        totals[p]++;
-        sum[ch]++;
-      }
-    }
+    const drops = this.drops;
+    drops[0] = drops[1] = drops[2] = 0;
+    if (this.index.length < n) this.index = new Int32Array(Math.max(n, 2 * this.index.length));
+    const idx = this.index;
+    if (cal.gain === null) histogramLut(n, batch.x, batch.y, batch.adc, this.width, this.height, this.channels, cal.lut, this.counts, this.totals, this.sumSpectrum, drops, idx);
+    else histogramGainMap(n, batch.x, batch.y, batch.adc, this.width, this.height, this.channels, cal.c0, cal.c1, cal.c2, cal.gain, this.counts, this.totals, this.sumSpectrum, drops, idx);
+    const offGrid = drops[0]!;
+    const outOfRange = drops[1]!;
+    const dead = drops[2]!;
     const added = n - offGrid - outOfRange - dead;
     const m = this.meta;
     m[META.eventsIn] += n;
@@ -278,4 +235,75 @@ export class Cube implements CubeDims {
     this.meta.fill(0);
     this.meta[META.generation] = gen + 1;
   }
+}
+
+// The hot loops are free functions over plain typed arrays, one per calibration kind, so each stays
+// small and monomorphic for the JIT. Each runs in two passes: the first computes every event's cube index
+// (and bumps the small, cache-resident totals and sum spectrum), the second only increments the cube. The
+// cube (10 MB at 100x100x256) is a cache miss per event; a loop body that small lets the CPU keep many misses
+// in flight, which measured ~1.5x faster than one pass (docs/results.md).
+
+function histogramLut(
+  n: number, xs: Uint16Array, ys: Uint16Array, adcs: Uint16Array, W: number, H: number, C: number,
+  lut: Int16Array, counts: Uint32Array, totals: Uint32Array, sum: Float64Array, drops: Float64Array, index: Int32Array,
+): void {
+  let offGrid = 0;
+  let outOfRange = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    const y = ys[i]!;
+    if (x >= W || y >= H) {
+      offGrid++;
+      continue;
+    }
+    const ch = lut[adcs[i]!]!;
+    if (ch < 0) {
+      outOfRange++;
+      continue;
+    }
+    const p = y * W + x;
+    index[m++] = p * C + ch;
+    totals[p]++;
+    sum[ch]++;
+  }
+  for (let k = 0; k < m; k++) counts[index[k]!]++;
+  drops[0] = offGrid;
+  drops[1] = outOfRange;
+}
+
+function histogramGainMap(
+  n: number, xs: Uint16Array, ys: Uint16Array, adcs: Uint16Array, W: number, H: number, C: number,
+  c0: number, c1: number, c2: number, gain: Float64Array, counts: Uint32Array, totals: Uint32Array, sum: Float64Array, drops: Float64Array,
+  index: Int32Array,
+): void {
+  let offGrid = 0;
+  let outOfRange = 0;
+  let dead = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    const y = ys[i]!;
+    if (x >= W || y >= H) {
+      offGrid++;
+      continue;
+    }
+    const p = y * W + x;
+    const a = adcs[i]! / gain[p]!;
+    const f = c0 + a * (c1 + c2 * a);
+    // NaN (dead pixel) fails this test too; it is told apart only on this rare path.
+    if (!(f >= 0 && f < C)) {
+      if (a !== a) dead++;
+      else outOfRange++;
+      continue;
+    }
+    const ch = f | 0;
+    index[m++] = p * C + ch;
+    totals[p]++;
+    sum[ch]++;
+  }
+  for (let k = 0; k < m; k++) counts[index[k]!]++;
+  drops[0] = offGrid;
+  drops[1] = outOfRange;
+  drops[2] = dead;
 }
