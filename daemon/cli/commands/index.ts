@@ -8,6 +8,7 @@ import { register as lines } from './lines.js';
 import { register as maps } from './maps.js';
 import { register as record } from './record.js';
 import { register as replay } from './replay.js';
+import { register as scan } from './scan.js';
 import { register as simulate } from './simulate.js';
 import { register as spectrum } from './spectrum.js';
 
@@ -19,6 +20,7 @@ export const commands: Array<(program: Command) => void> = [
   maps,
   record,
   replay,
+  scan,
   simulate,
   spectrum,
   evaluate,
