@@ -1,6 +1,7 @@
 // One plane's pending strip hits: struct-of-arrays typed buffers kept sorted by time. New hits are appended;
-// sortByTime() is a stable natural merge sort, so the usual case (hits arrive in time order, or as a few
-// interleaved time-ordered runs from several ASICs/boards) costs one pass. Consumed hits are dropped from the
+// sortByTime() is stable and adaptive: insertion sort while disorder is local (the usual case: a cluster's
+// hits arrive a few ns out of order), else a natural merge sort (interleaved time-ordered runs from several
+// ASICs/boards cost one merge pass per doubling of runs). Consumed hits are dropped from the
 // front by moving the short remainder down (cheaper than ring-buffer index arithmetic in every hot loop).
 
 export class PlaneBuffer {
@@ -80,8 +81,40 @@ export class PlaneBuffer {
       this.sortedUpTo = n;
       return;
     }
-    this.mergeSort();
+    if (!this.insertionSort(i)) this.mergeSort();
     this.sortedUpTo = n;
+  }
+
+  /**
+   * Insertion sort of [from, n) into the sorted prefix: linear when disorder is local (hits of one cluster
+   * arriving in strip order, a few ns apart). Gives up (returning false, data still a valid permutation with a
+   * longer sorted prefix) once it has shifted more than a few times the number of hits.
+   */
+  private insertionSort(from: number): boolean {
+    const n = this.n;
+    const t = this.t;
+    const strip = this.strip;
+    const adc = this.adc;
+    let budget = 8 * (n - from) + 64;
+    for (let i = from; i < n; i++) {
+      const tv = t[i]!;
+      let j = i;
+      if (t[j - 1]! <= tv) continue;
+      const sv = strip[i]!;
+      const av = adc[i]!;
+      do {
+        t[j] = t[j - 1]!;
+        strip[j] = strip[j - 1]!;
+        adc[j] = adc[j - 1]!;
+        j--;
+      } while (j > 0 && t[j - 1]! > tv);
+      t[j] = tv;
+      strip[j] = sv;
+      adc[j] = av;
+      budget -= i - j;
+      if (budget < 0) return false;
+    }
+    return true;
   }
 
   /** Natural bottom-up merge sort: find ascending runs, merge neighbours until one run is left. */
