@@ -5,7 +5,7 @@ import type { EventBatch, HitBatch } from '../batches.js';
 import { crc32 } from './crc32.js';
 import {
   expectedPayloadLength, FrameType, GEMX_ABSOLUTE_MAX_PAYLOAD, GEMX_DEFAULT_MAX_PAYLOAD, GEMX_HEADER_BYTES,
-  GEMX_OVERHEAD_BYTES, GEMX_VERSION, H, type FrameTypeCode, type GemxDatagram, type GemxEnd, type GemxStatus,
+  GEMX_OVERHEAD_BYTES, GEMX_VERSION, GEMX_HEADER_FIELDS as H, type FrameTypeCode, type GemxDatagram, type GemxEnd, type GemxStatus,
 } from './gemx-format.js';
 import { decodeEndPayload, decodeEventsPayload, decodeHitsPayload, decodeStatusPayload } from './gemx-payload.js';
 import { SequenceTracker, zeroSequenceCounters, type SequenceCounters, type SequenceVerdict } from './sequence-tracker.js';

@@ -17,8 +17,8 @@ export const GEMX_DEFAULT_MAX_PAYLOAD = 1 << 20;
 /** Hard ceiling of the format (the length field is u32, but no sane frame is this big). */
 export const GEMX_ABSOLUTE_MAX_PAYLOAD = 1 << 26;
 
-/** Header field offsets. */
-export const H = {
+/** Header field offsets (bytes from the sync word). */
+export const GEMX_HEADER_FIELDS = {
   sync: 0,
   version: 4,
   type: 5,
@@ -29,6 +29,9 @@ export const H = {
   payloadLength: 24,
   headerCrc: 28,
 } as const;
+
+/** Short alias of GEMX_HEADER_FIELDS (the emulator's framer imports it under this name). */
+export const H = GEMX_HEADER_FIELDS;
 
 export const FrameType = {
   HITS: 1,

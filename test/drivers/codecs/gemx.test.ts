@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GemxDecoder, type DecodedFrame } from '../../../drivers/codecs/gemx-decode.js';
 import { encodeEventsFrame, encodeEventsFrames, encodeDatagramFrame, encodeEndFrame, encodeHitsFrame } from '../../../drivers/codecs/gemx-encode.js';
-import { GEMX_HEADER_BYTES, H, MAX_EVENTS_PER_FRAME } from '../../../drivers/codecs/gemx-format.js';
+import { GEMX_HEADER_BYTES, GEMX_HEADER_FIELDS as H, MAX_EVENTS_PER_FRAME } from '../../../drivers/codecs/gemx-format.js';
 import { crc32 } from '../../../drivers/codecs/crc32.js';
 import { concat, encodeSpec, eventBatch, expectedItem, frameSpec, hitBatch, plain } from './helpers.js';
 
