@@ -19,6 +19,8 @@ export interface LineGroup {
 export interface MainLineOptions {
   /** Keep groups at least this share of the strongest group (default 0.35: La and Lb for Pb, Ka only for Cu). */
   minRelative?: number;
+  /** Use this family instead of choosing one (e.g. Pb L lines on a grid that also holds Pb K). */
+  family?: 'K' | 'L' | 'M';
 }
 
 /** The strongest visible line groups of one element, strongest first; empty if no line is on the grid. */
@@ -26,7 +28,7 @@ export function mainLineGroups(symbol: string, grid: EnergyGrid, det: DetectorPa
   const minRelative = opts.minRelative ?? 0.35;
   const lo = Math.max(grid.eMinKeV, det.lowCutoffKeV);
   const all = linesOf(symbol);
-  for (const family of ['K', 'L', 'M'] as const) {
+  for (const family of opts.family ? [opts.family] : (['K', 'L', 'M'] as const)) {
     // A family counts only if its strongest line is on the grid: a K family whose Ka is above eMax
     // but whose weak lines are not would be a poor choice next to the element's L lines.
     const fam = all.filter((l) => l.family === family && l.relIntensity > 0);

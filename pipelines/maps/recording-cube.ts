@@ -31,18 +31,21 @@ export function recordingConfig(reader: RecordingReader, config: GemxrfConfig): 
 }
 
 /** Calls onBatch with every event batch of the recording, in file order. The batch is only valid
- *  during the call. onProgress gets (bytes read, file size) about every 4 MiB. */
+ *  during the call. onProgress gets (bytes read, file size) about every 4 MiB; onConfig gets the
+ *  configuration the recording is read with (its geometry) before the first batch. */
 export function forEachRecordedEvent(
   path: string,
   config: GemxrfConfig,
   onBatch: (batch: EventBatch) => void,
   onProgress?: (bytes: number, total: number) => void,
+  onConfig?: (config: GemxrfConfig) => void,
 ): RecordingEventsResult {
   const reader = RecordingReader.open(path);
   try {
     if (reader.header.streamFormat !== StreamFormat.GEMX)
       throw new Error(`${path}: raw GEMROC UDP recordings are not supported here (replay it into the daemon instead)`);
     const cfg = recordingConfig(reader, config);
+    onConfig?.(cfg);
     const size = reader.fileSize;
     let former: EventFormer | null = null;
     const result: RecordingEventsResult = { config: cfg, counters: null, events: 0, eventFrames: 0, hitFrames: 0 };

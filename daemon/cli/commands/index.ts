@@ -1,6 +1,7 @@
 // Every CLI command, in the order `gemxrf --help` lists them. Add one import and one entry per command.
 import type { Command } from 'commander';
 import { register as evaluate } from './eval.js';
+import { register as calibrate } from './calibrate.js';
 import { register as config } from './config.js';
 import { register as daemon } from './daemon.js';
 import { register as dataset } from './dataset.js';
@@ -13,6 +14,7 @@ import { register as simulate } from './simulate.js';
 import { register as spectrum } from './spectrum.js';
 
 export const commands: Array<(program: Command) => void> = [
+  calibrate,
   config,
   daemon,
   dataset,
