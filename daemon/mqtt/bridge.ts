@@ -207,6 +207,8 @@ export class MqttBridge {
     const c = this.client;
     if (!c) return;
     if (this.connected) await c.publishAsync(this.topic('availability'), 'offline', { retain: true, qos: 1 }).catch(() => undefined);
+    // Marked disconnected first, so the close that endAsync causes is not logged as a lost connection.
+    this.connected = false;
     await c.endAsync().catch(() => undefined);
     this.client = null;
     this.connected = false;
