@@ -72,16 +72,29 @@ def check_compatible(a: Dataset, b: Dataset) -> None:
         raise ValueError(f"datasets {a.path} and {b.path} differ in energy grid or element list")
 
 
-def split_indices(n: int, fractions: list[float], seed: int) -> list[np.ndarray]:
-    """Random disjoint index sets: one per entry of `fractions`, the remainder first (the training set)."""
-    perm = np.random.default_rng(seed).permutation(n)
-    sizes = [int(round(f * n)) for f in fractions]
-    if sum(sizes) >= n:
-        raise ValueError(f"split fractions {fractions} leave no training data out of {n}")
-    out, start = [], n - sum(sizes)
-    out.append(np.sort(perm[:start]))
+def split_indices(n: int, fractions: list[float], seed: int, block: int = 1) -> list[np.ndarray]:
+    """Random disjoint index sets: one per entry of `fractions`, the remainder first (the training set).
+
+    Splits whole blocks of `block` consecutive spectra: gemxrf dataset draws detector/background conditions
+    once per block (meta.json blockSize), so a row-wise split would put siblings of training spectra into
+    validation and flatter its scores.
+    """
+    block = max(1, int(block))
+    n_blocks = (n + block - 1) // block
+    perm = np.random.default_rng(seed).permutation(n_blocks)
+    sizes = [int(round(f * n_blocks)) for f in fractions]
+    if sum(sizes) >= n_blocks:
+        raise ValueError(f"split fractions {fractions} leave no training data out of {n_blocks} blocks of {block}")
+    if any(f > 0 and s == 0 for f, s in zip(fractions, sizes)):
+        raise ValueError(f"{n_blocks} blocks of {block} spectra are too few to split off {fractions}")
+
+    def rows(blocks):
+        r = (np.sort(blocks)[:, None] * block + np.arange(block)[None, :]).ravel()
+        return r[r < n]
+
+    out, start = [rows(perm[:n_blocks - sum(sizes)])], n_blocks - sum(sizes)
     for s in sizes:
-        out.append(np.sort(perm[start:start + s]))
+        out.append(rows(perm[start:start + s]))
         start += s
     return out
 

@@ -139,7 +139,7 @@ def prepare_data(cfg: dict, device: torch.device):
         if other is not None:
             check_compatible(ds, other)
     fracs = [0.0 if val_ds else cfg["val_fraction"], 0.0 if test_ds else cfg["test_fraction"]]
-    train_idx, val_idx, test_idx = split_indices(ds.n, fracs, cfg["seed"])
+    train_idx, val_idx, test_idx = split_indices(ds.n, fracs, cfg["seed"], block=int(ds.meta.get("blockSize", 1)))
     rng = np.random.default_rng(cfg["seed"] + 1)
 
     def cap(d, idx):
@@ -278,8 +278,10 @@ def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, st
                               "presence_weight", "thin_prob", "min_counts", "seed", "val_fraction", "test_fraction")}
     return {
         "datasetSeeds": seeds,
-        "datasets": {"train": os.path.abspath(cfg["data"]), "validation": cfg.get("val_data"), "test": cfg.get("test_data")},
-        "generator": {k: v for k, v in ds.meta.items() if k not in ("elements", "energyGrid")},
+        "datasets": {"train": cfg["data"], "validation": cfg.get("val_data") or "split of train",
+                     "test": cfg.get("test_data") or "split of train"},
+        # the training set's generator parameters (meta.json minus what the card already says elsewhere)
+        "generator": {k: v for k, v in ds.meta.items() if k not in ("elements", "energyGrid", "grid", "files", "seconds")},
         "n": int(len(train.indices)),
         "epochs": round(last / steps_per_epoch, 3),
         "steps": last,

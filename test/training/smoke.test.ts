@@ -55,7 +55,8 @@ describe('training smoke (PyTorch -> ONNX -> onnxruntime-node)', function () {
   before(function () {
     dir = mkdtempSync(join(tmpdir(), 'gemxrf-training-'));
     const ds = join(dir, 'ds');
-    const r = runCli(['dataset', '--n', '256', '--seed', '5', '--out', ds], { timeoutMs: 60_000 });
+    // --block 16: validation/test splits take whole blocks of shared detector conditions (16 blocks to split)
+    const r = runCli(['dataset', '--n', '256', '--seed', '5', '--block', '16', '--out', ds], { timeoutMs: 60_000 });
     assert.equal(r.status, 0, `gemxrf dataset failed:\n${r.stderr}`);
     meta = JSON.parse(readFileSync(join(ds, 'meta.json'), 'utf8'));
     python(['training/smoke.py', '--data', ds, '--out', join(dir, 'models'), '--archs', ARCHS.join(','), '--steps', '6'], 180_000);

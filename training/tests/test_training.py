@@ -9,6 +9,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import pack  # noqa: E402
 from data import Batches, load_dataset, split_indices, thin_counts, with_background  # noqa: E402
 from metrics import best_threshold, f1_per_column, r2_per_column, r2_uniform  # noqa: E402
 from models import InGraphNorm, Probabilities, build_model  # noqa: E402
@@ -47,6 +48,15 @@ class Data(unittest.TestCase):
         self.assertEqual((len(tr), len(va), len(te)), (70, 10, 20))
         self.assertEqual(sorted(np.concatenate([tr, va, te]).tolist()), list(range(100)))
 
+    def test_split_keeps_blocks_together(self):
+        tr, va, te = split_indices(103, [0.2, 0.2], seed=1, block=10)  # 11 blocks, the last one short
+        self.assertEqual(sorted(np.concatenate([tr, va, te]).tolist()), list(range(103)))
+        for part in (tr, va, te):
+            self.assertGreater(len(part), 0)
+            for other in (tr, va, te):
+                if other is not part:
+                    self.assertFalse(set((part // 10).tolist()) & set((other // 10).tolist()))
+
     def test_thinning_keeps_shape_and_lowers_counts(self):
         torch.manual_seed(0)
         x = torch.tensor([[30000.0, 10000.0, 0.0]]).repeat(400, 1)
@@ -77,6 +87,13 @@ class Data(unittest.TestCase):
                     self.assertTrue(torch.equal(u, v))
             seen = torch.cat([x for x, _, _ in a])  # one epoch visits every index once
             self.assertTrue(torch.equal(seen.sum(0), torch.from_numpy(ds.spectra[idx].sum(0))))
+
+            pack.pack(d, os.path.join(d, "ds.npz"))  # the carry format round-trips exactly
+            pack.unpack(os.path.join(d, "ds.npz"), os.path.join(d, "copy"))
+            back = load_dataset(os.path.join(d, "copy"))
+            for name in ("spectra", "fractions", "presence"):
+                self.assertTrue(np.array_equal(getattr(back, name), getattr(ds, name)), name)
+            self.assertEqual(back.meta, ds.meta)
 
 
 class Models(unittest.TestCase):
