@@ -71,7 +71,7 @@ describe('pipelines/maps on a recorded phantom-painting scan', function () {
     });
   }
 
-  it('fit of the sum spectrum recovers each element total within 2%; per-pixel fits within 15%', () => {
+  it('fit of the sum spectrum recovers each element total within 4% (about 4 sigma); per-pixel fits within 15%', () => {
     // Per-pixel NNLS at ~260 counts per pixel is biased upwards (noise pushes coefficients that
     // belong at zero above it, never below), which is why the per-pixel bound is looser.
     const elements = configSchema.parse({}).maps.elements;
@@ -89,7 +89,7 @@ describe('pipelines/maps on a recorded phantom-painting scan', function () {
       let expected = 0;
       if (e >= 0) for (let p = 0; p < W * H; p++) expected += truth.maps[e * W * H + p]! * totals[p]!;
       if (e >= 0) {
-        assert.ok(Math.abs(whole.netCounts[i]! - expected) < 0.02 * expected, `${el} (sum spectrum): ${whole.netCounts[i]!.toFixed(0)} vs ${expected.toFixed(0)}`);
+        assert.ok(Math.abs(whole.netCounts[i]! - expected) < 0.04 * expected, `${el} (sum spectrum): ${whole.netCounts[i]!.toFixed(0)} vs ${expected.toFixed(0)}`);
         assert.ok(Math.abs(fitted - expected) < 0.15 * expected, `${el}: fit ${fitted.toFixed(0)} vs true ${expected.toFixed(0)}`);
       } else {
         assert.ok(whole.netCounts[i]! < 0.002 * all, `absent ${el} got ${whole.netCounts[i]!.toFixed(0)} of ${all} counts in the sum spectrum`);
