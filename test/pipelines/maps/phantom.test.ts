@@ -1,6 +1,6 @@
 // Maps of a recorded simulated scan of phantom-painting against the phantom's true element maps.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../../../config/schema.js';
@@ -13,6 +13,7 @@ import * as fitModule from '../../../pipelines/maps/fit.js';
 import { pearson } from '../../../pipelines/maps/compare.js';
 import { cubeFromRecording } from '../../../pipelines/maps/recording-cube.js';
 import { elementMap } from '../../../pipelines/maps/types.js';
+import { runCli } from '../../support/cli.js';
 
 const W = 48;
 const H = 40;
@@ -99,5 +100,17 @@ describe('pipelines/maps on a recorded phantom-painting scan', function () {
     let mean = 0;
     for (const v of chi2) mean += v / chi2.length;
     assert.ok(mean > 0.85 && mean < 1.15, `mean reduced chi2 ${mean} (a correct model at ~1 count per channel)`);
+  });
+
+  it('gemxrf maps writes a PNG per element and method, the count map and the chi2 map', () => {
+    const png = join(dir, 'png');
+    const r = runCli(['maps', '--from', join(dir, 'scan.gemx'), '--png', png, '--method', 'roi,fit', '--elements', 'Cr,cu,Pb', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { width: number; height: number; events: number; files: string[]; maps: Array<{ method: string; element: string; total: number }> };
+    assert.deepEqual([out.width, out.height, out.events], [W, H, EVENTS]);
+    const names = out.files.map((f) => f.slice(png.length + 1)).sort();
+    assert.deepEqual(names, ['counts.png', 'fit-Cr.png', 'fit-Cu.png', 'fit-Pb.png', 'fit-all.png', 'fit-chi2.png', 'roi-Cr.png', 'roi-Cu.png', 'roi-Pb.png', 'roi-all.png']);
+    for (const f of out.files) assert.deepEqual([...readFileSync(f).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${f} is not a PNG`);
+    for (const m of out.maps) assert.ok(m.total > 0, `${m.method} ${m.element} map is empty`);
   });
 });
