@@ -128,6 +128,10 @@ export const inferenceSchema = z.strictObject({
   absoluteThreshold: int(1, 1_000_000).default(50),
   /** Time budget of one scheduling cycle (ms). */
   cycleBudgetMs: positive.max(10_000).default(250),
+  /** Counts a spectrum needs to be inferred: low-count pixels are inferred on summed 4x4, then 2x2 blocks. */
+  minCounts: int(1, 1_000_000).default(100),
+  /** Spectra per model run (smaller when a run would overshoot the cycle budget). */
+  batchSize: int(1, 65536).default(512),
 });
 
 export const simulatorSchema = z.strictObject({
