@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { aliasRowDistribution, allocAliasTables, buildAliasRow, sampleAlias } from '../../simulator/alias.js';
+import { aliasRowDistribution, allocAliasTables, buildAliasRow, packAliasTables, sampleAlias, samplePacked } from '../../simulator/alias.js';
 import { createRng } from '../../physics/random.js';
 
 describe('simulator/alias tables', () => {
@@ -30,6 +30,39 @@ describe('simulator/alias tables', () => {
     assert.equal(hist[2], 0);
     assert.equal(hist[5], 0);
     for (const [i, w] of ws.entries()) if (w > 0) assert.ok(Math.abs(hist[i]! / N - w / 10) < 0.005, `outcome ${i}`);
+  });
+
+  it('packed tables draw exactly what the unpacked ones draw (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 50 }),
+        (ws, us) => {
+          fc.pre(ws.some((w) => w > 0));
+          const t = allocAliasTables(1, ws.length);
+          buildAliasRow(t, 0, ws);
+          const packed = packAliasTables(t);
+          for (const u of us) {
+            const a = samplePacked(packed, ws.length, 0, u);
+            const b = sampleAlias(t, 0, u);
+            if (a === b) continue;
+            // Packing keeps 53 - log2(n) bits of the threshold: draws may differ only within that of it.
+            const x = u * ws.length;
+            const j = Math.floor(x);
+            assert.ok(Math.abs(x - j - t.prob[j]!) < 1e-12, `u=${u}: packed ${a}, unpacked ${b}, threshold ${t.prob[j]}`);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // Large tables: aliases near 2^20 with thresholds close to 1 must not round up into the next integer.
+    const n = 1 << 20;
+    const t = allocAliasTables(1, n);
+    const ws = new Float64Array(n).fill(1);
+    ws[n - 1] = 2; // forces slots with prob just below 1 whose alias is n - 1
+    buildAliasRow(t, 0, ws);
+    const packed = packAliasTables(t);
+    for (let i = 0; i < n; i++) assert.ok(Math.floor(packed[i]!) === (t.prob[i]! >= 1 ? i : t.alias[i]!) || t.alias[i] === i, `slot ${i}`);
   });
 
   it('rejects bad weights with a clear error', () => {
