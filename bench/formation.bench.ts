@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
       double ratio = X->q / Y->q; if (!(ratio >= rmin && ratio <= rmax)) continue;
       int x = (int)floor((X->cen + 0.5) * W / strips), y = (int)floor((Y->cen + 0.5) * H / strips);
       ex[events] = x < 0 ? 0 : x >= W ? W - 1 : x; ey[events] = y < 0 ? 0 : y >= H ? H - 1 : y;
-      double am = round((X->q + Y->q) / 2); ea[events] = am > 65535 ? 65535 : (uint16_t)am; et[events] = X->t0 < Y->t0 ? X->t0 : Y->t0; events++;
+      double am = X->q + Y->q; ea[events] = am > 65535 ? 65535 : (uint16_t)am; et[events] = X->t0 < Y->t0 ? X->t0 : Y->t0; events++;
     }
     double dt = now() - start; if (dt < best) best = dt;
   }

@@ -19,9 +19,11 @@
 // clustersX = events + tooWide + tooLong + ratio + xOnly (same for Y with yOnly).
 //
 // Output event: x = floor((cX + 0.5) * width / stripsPerPlane) (strip k covers [k, k+1) on the plane, so its
-// centre is k + 0.5), clamped to [0, width); y likewise from the Y plane with height. adc = round((qX + qY) / 2),
-// the mean of both planes' charge sums: using both halves the relative noise of the charge split compared
-// to one plane alone; saturated at 65535 (counted). t = the earlier of the two cluster start times.
+// centre is k + 0.5), clamped to [0, width); y likewise from the Y plane with height (the simulator's strip
+// geometry, simulator/generators/hits.ts). adc = qX + qY, the charge of both planes: the avalanche's charge is
+// shared between the planes, so the sum is the photon's whole charge (the X/Y split fluctuates, the sum does
+// not), and it is the same ADC scale as an events-level stream, so one calibration serves both. Saturated at
+// 65535 (counted). t = the earlier of the two cluster start times.
 import { allocEventBatch, type EventBatch, type HitBatch } from '../../drivers/batches.js';
 import type { DetectorConfig, FormationConfig } from '../../config/schema.js';
 import { ClusterQueue } from './cluster-queue.js';
@@ -250,7 +252,7 @@ export class EventFormer {
     y = y < 0 ? 0 : y >= h ? h - 1 : y;
     out.x[k] = x;
     out.y[k] = y;
-    let a = Math.round((chX + chY) / 2);
+    let a = chX + chY; // integer ADC sums
     if (a > 65535) {
       a = 65535;
       this.c.adcSaturated++;

@@ -32,10 +32,10 @@ function photon(t: number, x: Array<[number, number]>, y: Array<[number, number]
 const zeroCounters = { hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0 };
 
 describe('pipelines/formation', () => {
-  it('forms one event: centroid on the image grid, mean charge, earliest time', () => {
+  it('forms one event: centroid on the image grid, charge of both planes, earliest time', () => {
     const { events, counters } = run(photon(1000, [[10, 100], [11, 200], [12, 100]], [[50, 200], [51, 200]]));
     // x: centroid 11 -> (11.5) * 100/128 = 8.98 -> 8; y: centroid 50.5 -> 51 * 100/128 = 39.8 -> 39
-    assert.deepEqual(events, [[8, 39, 400, 1000]]);
+    assert.deepEqual(events, [[8, 39, 800, 1000]]);
     assert.deepEqual(counters, { ...zeroCounters, hitsIn: 5, clustersX: 1, clustersY: 1, events: 1 });
   });
 
@@ -57,7 +57,7 @@ describe('pipelines/formation', () => {
     ];
     const { events, counters } = run(hits);
     assert.equal(events.length, 1);
-    assert.deepEqual(events[0], [Math.floor(5.5 * 100 / 128), Math.floor(((6 * 80 + 7 * 80 + 9 * 80) / 240 + 0.5) * 100 / 128), 320, 40_000]);
+    assert.deepEqual(events[0], [Math.floor(5.5 * 100 / 128), Math.floor(((6 * 80 + 7 * 80 + 9 * 80) / 240 + 0.5) * 100 / 128), 640, 40_000]);
     assert.deepEqual(counters, { ...zeroCounters, hitsIn: hits.length, hitsBadPlane: 1, hitsBadStrip: 1, clustersX: 5, clustersY: 5, events: 1, xOnly: 1, yOnly: 1, tooWide: 1, tooLong: 1, ratio: 1 });
   });
 
@@ -118,7 +118,7 @@ describe('pipelines/formation', () => {
     const whole = run(hits, [], tight);
     assert.deepEqual(run(hits, [4], tight), whole);
     assert.equal(whole.counters.clustersX, 2);
-    assert.deepEqual(whole.events[0], [Math.floor(11 * 100 / 128), Math.floor(40.5 * 100 / 128), 600, 1000]);
+    assert.deepEqual(whole.events[0], [Math.floor(11 * 100 / 128), Math.floor(40.5 * 100 / 128), 1200, 1000]);
   });
 
   it('releases events while the stream runs (not only at flush) and drops hits later than the latency', () => {

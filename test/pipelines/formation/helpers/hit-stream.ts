@@ -1,5 +1,5 @@
 // Test helper: strip hits for known photons (the truth), and crafted hit lists. Deterministic (seeded).
-// The charge of each photon is split between the X and Y planes (ratio jitter), spread over neighbouring strips
+// The charge of each photon (truth `charge`, = the sum over both planes) is split between the X and Y planes (ratio jitter), spread over neighbouring strips
 // by a Gaussian cloud, blurred by ADC noise, cut by a threshold; hit times jitter and arrive out of order.
 import { allocHitBatch, type HitBatch } from '../../../../drivers/batches.js';
 
@@ -63,10 +63,10 @@ export function photonStream(o: StreamOptions): { hits: Hit[]; truth: TruePhoton
     t += (-Math.log(1 - r()) / o.ratePerSecond) * 1e9;
     const xs = 4 + r() * (strips - 8);
     const ys = 4 + r() * (strips - 8);
-    const q = (o.chargeMin ?? 300) + r() * ((o.chargeMax ?? 1500) - (o.chargeMin ?? 300));
+    const q = (o.chargeMin ?? 600) + r() * ((o.chargeMax ?? 3000) - (o.chargeMin ?? 600));
     const d = (o.splitSigma ?? 0.05) * gauss(r);
     truth.push({ t, xStrip: xs, yStrip: ys, charge: q });
-    for (const [plane, c, qp] of [[0, xs, q * (1 + d)], [1, ys, q * (1 - d)]] as const) {
+    for (const [plane, c, qp] of [[0, xs, (q * (1 + d)) / 2], [1, ys, (q * (1 - d)) / 2]] as const) {
       for (let s = Math.floor(c - 4 * sigma); s <= Math.floor(c + 4 * sigma); s++) {
         if (s < 0 || s >= strips) continue;
         const frac = phi((s + 1 - c) / sigma) - phi((s - c) / sigma);
