@@ -14,7 +14,7 @@ import type { Framer } from './framer.js';
 import { GemrocFramer } from './gemroc-framer.js';
 import { GemxFramer } from './gemx-framer.js';
 import type { PacedSource } from './paced-source.js';
-import { SerialPtyEndpoint } from './serial-pty.js';
+import { SerialPtyEndpoint, type SerialPtyOptions } from './serial-pty.js';
 import { createPacedSource } from './sources.js';
 import { TcpServerEndpoint } from './tcp-server.js';
 import { UdpSenderEndpoint } from './udp-sender.js';
@@ -52,7 +52,7 @@ export interface EmulatorOptions {
    */
   start?: 'receiver' | 'now' | 'manual';
   usb?: FakeUsbDeviceOptions;
-  serial?: { dir?: string; baud?: number };
+  serial?: SerialPtyOptions;
 }
 
 export interface RunningEmulator {

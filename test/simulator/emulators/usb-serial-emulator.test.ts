@@ -1,7 +1,9 @@
 // emulator -> fake USB device / socat pty -> transport -> gemx decoder.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { GemxDecoder } from '../../../drivers/codecs/gemx-decode.js';
 import { startEmulator, type RunningEmulator } from '../../../simulator/emulators/index.js';
+import { waitFor } from '../../drivers/transports/wait.js';
 import { missingSeqs, receiveGemx } from './receive.js';
 
 const haveSocat = (() => {
@@ -88,5 +90,41 @@ describe('emulator: serial (socat pty)', function () {
     assert.ok(st.framesCorrupted > 2);
     assert.deepEqual(missingSeqs(r.seqs), st.corruptedUnits.map((u) => u.seq));
     assert.equal(r.eventCount, st.records - st.recordsCorrupted);
+  });
+
+  it('an unplug (socat killed and restarted) mid-stream: the host reconnects; lost frames are exactly its sequence gaps', async () => {
+    // Driven step by step rather than by --disconnect-every timers, so a loaded machine cannot reorder it.
+    const emu = await startEmulator({ transport: 'serial', rate: 30_000, seed: 10, maxRecordsPerFrame: 500, start: 'manual', serial: { replugDelayMs: 100 } });
+    running.push(emu);
+    const t = emu.openReceiver({ reconnectMinMs: 10, reconnectMaxMs: 50 });
+    const dec = new GemxDecoder();
+    const seqs: number[] = [];
+    let ended = false;
+    const sub = t.open().subscribe((c) => {
+      for (const f of dec.push(c)) {
+        seqs.push(f.seq);
+        if (f.item?.kind === 'end') ended = true;
+      }
+    });
+    try {
+      await waitFor(() => t.status().state === 'open', 'host open');
+      emu.begin();
+      await waitFor(() => seqs.length >= 20, 'frames before the unplug');
+      await emu.serialEndpoint!.disconnect(); // resolves once socat is back
+      await waitFor(() => (t.status().reconnects as number) >= 1 && t.status().state === 'open', 'host reconnected');
+      const before = seqs.length;
+      await waitFor(() => seqs.length >= before + 20, 'frames after the replug');
+      await emu.stop();
+      await waitFor(() => ended, 'END');
+    } finally {
+      sub.unsubscribe();
+      await t.close();
+    }
+    const st = emu.stats();
+    assert.equal(st.endpoint.unplugs, 1);
+    assert.ok(st.framesUnheard >= 1, 'frames went nowhere while socat was down');
+    assert.equal(new Set(seqs).size, seqs.length);
+    assert.equal(dec.counters.framesLost, missingSeqs(seqs).length);
+    assert.ok(dec.counters.framesLost >= st.framesUnheard);
   });
 });
