@@ -6,4 +6,4 @@ export { HitGenerator, DEFAULT_STRIP_READOUT, type HitBatchWithTruth, type Strip
 export { smoothGainMap } from './generators/gain-map.js';
 export { adcToKeV, componentResponsesOnAdc, DEFAULT_ADC_CALIBRATION, responseOnAdc, type AdcCalibration } from './generators/adc-spectra.js';
 export * from './dataset/index.js';
-export { allocAliasTables, buildAliasRow, sampleAlias, aliasRowDistribution, type AliasTables } from './alias.js';
+export { allocAliasTables, buildAliasRow, sampleAlias, aliasRowDistribution, packAliasTables, samplePacked, type AliasTables } from './alias.js';

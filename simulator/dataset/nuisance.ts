@@ -21,6 +21,7 @@ export interface NuisanceRanges {
   pileupFraction: Range;
   substrates: readonly BackgroundParams['substrate'][];
   tubeAnodes: readonly BackgroundParams['tubeAnode'][];
+  /** Drawn uniformly, rounded to whole kV. */
   tubeKV: Range;
   scatterShare: Range;
   shapeJitter: Range;
@@ -78,7 +79,9 @@ export function drawNuisance(rng: Rng, r: NuisanceRanges): Nuisance {
   const bg: BackgroundParams = {
     substrate: pick(r.substrates),
     tubeAnode: pick(r.tubeAnodes),
-    tubeKV: u(r.tubeKV),
+    // Whole kV, as tube supplies are set: a few dozen tube settings, so physics' per-tube excitation cache
+    // serves every block after the first few (a continuous kV would recompute it each block).
+    tubeKV: Math.round(u(r.tubeKV)),
     scatterShare: u(r.scatterShare),
     shapeJitter: u(r.shapeJitter),
     jitterSeed: rng.uint32(),
