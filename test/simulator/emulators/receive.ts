@@ -19,7 +19,14 @@ export interface GemxReceived {
 
 export async function receiveGemx(
   emu: RunningEmulator,
-  opts: { params?: Record<string, string | number | boolean>; timeoutMs?: number; keepEvents?: boolean; onOpen?: () => void } = {},
+  opts: {
+    params?: Record<string, string | number | boolean>;
+    timeoutMs?: number;
+    keepEvents?: boolean;
+    onOpen?: () => void;
+    /** Also finish when the emulator is done and nothing arrived for 300 ms (the END may fall into an unplug). */
+    endOptional?: boolean;
+  } = {},
 ): Promise<GemxReceived> {
   const t = emu.openReceiver({ reconnectMinMs: 10, reconnectMaxMs: 50, ...opts.params });
   const counters = zeroGemxCounters();
@@ -60,6 +67,17 @@ export async function receiveGemx(
       error: reject,
     });
     opts.onOpen?.();
+    if (opts.endOptional)
+      void emu.done.then(async () => {
+        let last = -1;
+        while (!r.end && counters.bytesIn !== last) {
+          last = counters.bytesIn;
+          await new Promise((w) => setTimeout(w, 300));
+        }
+        clearTimeout(timer);
+        sub.unsubscribe();
+        resolve();
+      });
   });
   r.transport = t.status();
   await t.close();

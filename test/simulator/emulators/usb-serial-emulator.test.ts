@@ -37,13 +37,13 @@ describe('emulator: usb (fake device)', () => {
     const emu = await startEmulator({ transport: 'usb', rate: 100_000, seed: 4, durationSec: 0.7, maxRecordsPerFrame: 1000, faults: { disconnectEverySec: 0.2 }, usb: { replugDelayMs: 30 } });
     running.push(emu);
     // A 60 s backoff: only the attach events bring the link back in time.
-    const r = await receiveGemx(emu, { params: { reconnectMinMs: 60000, reconnectMaxMs: 60000 } });
+    const r = await receiveGemx(emu, { params: { reconnectMinMs: 60000, reconnectMaxMs: 60000 }, endOptional: true });
     const st = await emu.done;
     assert.ok(st.disconnects >= 2);
     assert.ok((r.transport.attaches as number) >= 2 && (r.transport.detaches as number) >= 2, JSON.stringify(r.transport));
     assert.ok(st.framesUnheard >= 1);
     assert.equal(r.counters.framesLost, missingSeqs(r.seqs).length);
-    assert.ok(r.counters.framesLost >= st.framesUnheard);
+    if (r.end) assert.ok(r.counters.framesLost >= st.framesUnheard);
     assert.equal(new Set(r.seqs).size, r.seqs.length);
   });
 
