@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { EventGenerator } from '../../simulator/generators/events.js';
 import { HitGenerator } from '../../simulator/generators/hits.js';
+import { eventGeneratorFromConfig, hitGeneratorFromConfig } from '../../simulator/generators/from-config.js';
+import { configSchema } from '../../config/schema.js';
 
 const S = 128;
 
@@ -109,6 +111,39 @@ describe('simulator/HitGenerator', () => {
     const ev = new EventGenerator(opts).next(1500);
     assert.deepEqual(a.truth.adc.subarray(0, 1500), ev.adc.subarray(0, 1500));
     assert.deepEqual(a.truth.t.subarray(0, 1500), ev.t.subarray(0, 1500));
+  });
+
+  it('generate(duration) covers a time span; generators follow the daemon configuration', () => {
+    const cfg = configSchema.parse({
+      detector: { width: 64, height: 32, stripsPerPlane: 256, adcBits: 10 },
+      simulator: { phantom: 'uniform:Zn', rate: 5e5, seed: 3 },
+      calibration: { gainKeVPerAdc: 0.02 },
+    });
+    const ev = eventGeneratorFromConfig(cfg);
+    assert.equal(ev.channels, 1024);
+    assert.deepEqual([ev.width, ev.height], [64, 32]);
+    const g = hitGeneratorFromConfig(cfg, { readout: { noiseRatePerStripHz: 0 } });
+    assert.equal(g.readout.stripsPerPlane, 256);
+    const r = g.generate(2e6); // 2 ms at 500 kHz ~ 1000 events
+    assert.ok(Math.abs(r.truth.n - 1000) < 5 * Math.sqrt(1000), `events ${r.truth.n}`);
+    const { centroid, size } = clustersByEvent(r);
+    let ok = 0;
+    for (let e = 0; e < r.truth.n; e++) {
+      if (size[0]![e] === 0 || size[1]![e] === 0) continue;
+      // 256 strips over 64 x 32 pixels: 4 strips per pixel in x, 8 in y.
+      if (Math.abs(Math.floor(((centroid[0]![e]! + 0.5) * 64) / 256) - r.truth.x[e]!) <= 1 && Math.abs(Math.floor(((centroid[1]![e]! + 0.5) * 32) / 256) - r.truth.y[e]!) <= 1) ok++;
+    }
+    assert.ok(ok > 0.97 * r.truth.n, `positions recovered for ${ok}/${r.truth.n}`);
+    // Zn Ka (8.64 keV) at 0.02 keV/ADC peaks near ADC 432.
+    const hist = new Int32Array(1024);
+    for (let e = 0; e < r.truth.n; e++) hist[r.truth.adc[e]!]!++;
+    let peak = 0, best = 0;
+    for (let a = 0; a < 1024 - 10; a++) {
+      let s = 0;
+      for (let d = 0; d < 10; d++) s += hist[a + d]!;
+      if (s > best) (best = s), (peak = a + 5);
+    }
+    assert.ok(Math.abs(peak - 432) < 15, `Zn peak at ADC ${peak}`);
   });
 
   it('rejects bad readout options', () => {
