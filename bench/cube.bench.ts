@@ -12,7 +12,7 @@ import { Calibration } from '../pipelines/calibration/calibration.js';
 import { Cube } from '../pipelines/cube/cube.js';
 
 const W = 100, H = 100, C = 256, ADC_MAX = 4096;
-const EVENTS = 4_000_000, BATCH = 8192, REPS = 3, ROUNDS = 3;
+const EVENTS = 4_000_000, BATCH = 8192, REPS = 2, ROUNDS = 6;
 const build = join(dirname(fileURLToPath(import.meta.url)), '.build');
 
 const C_SOURCE = String.raw`

@@ -243,6 +243,28 @@ export class Cube implements CubeDims {
 // cube (10 MB at 100x100x256) is a cache miss per event; a loop body that small lets the CPU keep many misses
 // in flight, which measured ~1.5x faster than one pass (docs/results.md).
 
+/**
+ * counts[index[k]]++ for k < m, unrolled by 8: V8 re-checks the typed array on every access, so a plain loop
+ * has ~20 instructions per increment and the CPU's reorder window holds few cache misses at once; loading
+ * eight indices first and then doing eight increments measured another ~1.5x.
+ */
+function incrementAll(counts: Uint32Array, index: Int32Array, m: number): void {
+  let k = 0;
+  for (; k + 8 <= m; k += 8) {
+    const a = index[k]!, b = index[k + 1]!, c = index[k + 2]!, d = index[k + 3]!;
+    const e = index[k + 4]!, f = index[k + 5]!, g = index[k + 6]!, h = index[k + 7]!;
+    counts[a]++;
+    counts[b]++;
+    counts[c]++;
+    counts[d]++;
+    counts[e]++;
+    counts[f]++;
+    counts[g]++;
+    counts[h]++;
+  }
+  for (; k < m; k++) counts[index[k]!]++;
+}
+
 function histogramLut(
   n: number, xs: Uint16Array, ys: Uint16Array, adcs: Uint16Array, W: number, H: number, C: number,
   lut: Int16Array, counts: Uint32Array, totals: Uint32Array, sum: Float64Array, drops: Float64Array, index: Int32Array,
@@ -267,7 +289,7 @@ function histogramLut(
     totals[p]++;
     sum[ch]++;
   }
-  for (let k = 0; k < m; k++) counts[index[k]!]++;
+  incrementAll(counts, index, m);
   drops[0] = offGrid;
   drops[1] = outOfRange;
 }
@@ -302,7 +324,7 @@ function histogramGainMap(
     totals[p]++;
     sum[ch]++;
   }
-  for (let k = 0; k < m; k++) counts[index[k]!]++;
+  incrementAll(counts, index, m);
   drops[0] = offGrid;
   drops[1] = outOfRange;
   drops[2] = dead;
