@@ -17,6 +17,8 @@ const SECONDS = Number(process.env.LOOPBACK_SECONDS ?? 30);
 const RATE = Number(process.env.LOOPBACK_RATE ?? 2_000_000);
 const FRAME_RECORDS = 8192;
 const REF_SECONDS = Math.min(5, SECONDS);
+// The emulator on its own worker thread (default), or on the receiver's thread (LOOPBACK_THREAD=0).
+const THREAD = process.env.LOOPBACK_THREAD !== '0';
 
 async function rawTcpReference(frames: Uint8Array[], eventsPerFrame: number): Promise<{ eventsPerSec: number; mbPerSec: number }> {
   let received = 0;
@@ -47,14 +49,14 @@ async function rawTcpReference(frames: Uint8Array[], eventsPerFrame: number): Pr
 }
 
 export default async function loopback(): Promise<void> {
-  console.log(`emulator -> tcp -> decoder at ${RATE.toLocaleString('en')} events/s for ${SECONDS} s (LOOPBACK_RATE, LOOPBACK_SECONDS), ${FRAME_RECORDS} events/frame, 5 ms ticks`);
+  console.log(`emulator -> tcp -> decoder at ${RATE.toLocaleString('en')} events/s for ${SECONDS} s (LOOPBACK_RATE, LOOPBACK_SECONDS), ${FRAME_RECORDS} events/frame, 5 ms ticks, emulator ${THREAD ? "on a worker thread" : "on the receiver thread"} (LOOPBACK_THREAD)`);
 
   // Reference: real frames (same generator, same frame size), no generation or decoding in the loop.
   const batch = new EventGenerator({ phantom: 'phantom-painting', ratePerSecond: RATE, seed: 1 }).next(FRAME_RECORDS * 32);
   const frames = encodeEventsFrames(0, batch, FRAME_RECORDS);
   const ref = await rawTcpReference(frames, FRAME_RECORDS);
 
-  const emu = await startEmulator({ transport: 'tcp', rate: RATE, seed: 1, durationSec: SECONDS, maxRecordsPerFrame: FRAME_RECORDS });
+  const emu = await startEmulator({ transport: 'tcp', rate: RATE, seed: 1, durationSec: SECONDS, maxRecordsPerFrame: FRAME_RECORDS, thread: THREAD });
   const t = openTransport(`${emu.address}?reconnect=false`);
   const counters = zeroGemxCounters();
   let events = 0;

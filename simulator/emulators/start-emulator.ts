@@ -52,6 +52,11 @@ export interface EmulatorOptions {
    */
   start?: 'receiver' | 'now' | 'manual';
   usb?: FakeUsbDeviceOptions;
+  /**
+   * Run the emulator on a worker thread (not with usb or a custom source). The receiving side keeps its
+   * event loop to itself: what the daemon and the loopback benchmark want at high rates.
+   */
+  thread?: boolean;
   serial?: SerialPtyOptions;
 }
 
@@ -70,7 +75,7 @@ export interface RunningEmulator {
   readonly done: Promise<EmulatorStats>;
   /** The fake USB device (transport 'usb'): detach()/attach() for hot-plug tests. */
   readonly usbDevice?: FakeUsbDevice;
-  /** The serial endpoint (transport 'serial'): unplug()/replug() for tests. */
+  /** The serial endpoint (transport 'serial', not threaded): unplug()/replug() for tests. */
   readonly serialEndpoint?: SerialPtyEndpoint;
 }
 
@@ -82,6 +87,10 @@ export function defaultChannelMap(): ChannelMapEntry[] {
 }
 
 export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
+  if (o.thread) {
+    const { startEmulatorThread } = await import('./threaded.js');
+    return startEmulatorThread(o);
+  }
   const level = o.level ?? 'events';
   if (!(o.rate > 0) || !Number.isFinite(o.rate)) throw new Error(`rate: events per second > 0, got ${o.rate}`);
   if (o.transport === 'udp' && level !== 'hits') throw new Error('udp speaks gemroc-udp, which carries strip hits: use level hits (--level hits)');

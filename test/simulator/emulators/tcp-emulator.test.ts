@@ -98,6 +98,19 @@ describe('emulator: tcp', () => {
     if (r.end) assert.ok(r.counters.framesLost >= st.framesUnheard, 'everything unheard shows up as lost');
   });
 
+  it('runs on a worker thread (thread: true) with the same wire and final stats', async () => {
+    const emu = await startEmulator({ transport: 'tcp', rate: 300_000, seed: 13, maxRecords: 30_000, thread: true });
+    running.push(emu);
+    const r = await receiveGemx(emu, { timeoutMs: 20_000 });
+    const st = await emu.done;
+    assert.equal(r.eventCount, 30_000);
+    assert.equal(st.records, 30_000);
+    assert.equal(r.end!.recordsSent, 30_000);
+    assert.deepEqual(missingSeqs(r.seqs), []);
+    assert.equal(st.running, false);
+    await assert.rejects(startEmulator({ transport: 'usb', rate: 1000, thread: true }), /thread/);
+  });
+
   it('rejects impossible options with a clear message', async () => {
     await assert.rejects(startEmulator({ transport: 'tcp', rate: 0 }), /rate/);
     await assert.rejects(startEmulator({ transport: 'udp', rate: 1000, level: 'events' }), /level hits/);
