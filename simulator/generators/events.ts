@@ -224,29 +224,32 @@ export class EventGenerator {
     const meanInterval = this.meanIntervalNs;
     const xs = b.x, ys = b.y, adcs = b.adc, ts = b.t;
     const rng = this.rng;
-    // A span-limited call may stop early: the uniforms it does not use are simply skipped.
-    const U = this.uniforms.fill(4 * n);
     let t = this.nextArrivalNs;
     let i = 0;
-    for (; i < n && t < endNs; i++) {
-      const o = 4 * i;
-      let x = (U[o]! + U[o + 1]! * 2.3283064365386963e-10) * S;
-      let j = x | 0;
-      let v = src[j]!;
-      let a = v | 0;
-      const source = x - j < v - a ? j : a;
-      const pix = (source / K) | 0;
-      const comp = source - pix * K;
-      x = U[o + 2]! * C;
-      j = x | 0;
-      v = chan[comp * C + j]!;
-      a = v | 0;
-      const y = (pix / width) | 0;
-      xs[i] = pix - y * width;
-      ys[i] = y;
-      adcs[i] = x - j < v - a ? j : a;
-      ts[i] = t;
-      t += exponentialFromUniform(U[o + 3]!, rng) * meanInterval;
+    // Uniforms come in chunks so a long generate() does not allocate 4 doubles per event up front; a
+    // span-limited call may stop inside a chunk: the uniforms it does not use are simply skipped.
+    while (i < n && t < endNs) {
+      const end = Math.min(n, i + 16384);
+      const U = this.uniforms.fill(4 * (end - i));
+      for (let o = 0; i < end && t < endNs; i++, o += 4) {
+        let x = (U[o]! + U[o + 1]! * 2.3283064365386963e-10) * S;
+        let j = x | 0;
+        let v = src[j]!;
+        let a = v | 0;
+        const source = x - j < v - a ? j : a;
+        const pix = (source / K) | 0;
+        const comp = source - pix * K;
+        x = U[o + 2]! * C;
+        j = x | 0;
+        v = chan[comp * C + j]!;
+        a = v | 0;
+        const y = (pix / width) | 0;
+        xs[i] = pix - y * width;
+        ys[i] = y;
+        adcs[i] = x - j < v - a ? j : a;
+        ts[i] = t;
+        t += exponentialFromUniform(U[o + 3]!, rng) * meanInterval;
+      }
     }
     this.nextArrivalNs = t;
     this.emitted += i;
@@ -254,10 +257,14 @@ export class EventGenerator {
     if (!uniformGain) {
       // A second pass keeps the main loop lean. Dither inside the channel before scaling so the gain map
       // does not comb the spectrum; the ADC saturates at its top channel.
-      const D = this.uniforms.fill(i);
-      for (let e = 0; e < i; e++) {
-        const a = ((adcs[e]! + D[e]!) * gain[ys[e]! * width + xs[e]!]!) | 0; // positive: truncation is floor
-        adcs[e] = a > maxAdc ? maxAdc : a;
+      for (let e0 = 0; e0 < i; e0 += 65536) {
+        const m = Math.min(65536, i - e0);
+        const D = this.uniforms.fill(m);
+        for (let d = 0; d < m; d++) {
+          const e = e0 + d;
+          const a = ((adcs[e]! + D[d]!) * gain[ys[e]! * width + xs[e]!]!) | 0; // positive: truncation is floor
+          adcs[e] = a > maxAdc ? maxAdc : a;
+        }
       }
     }
   }
