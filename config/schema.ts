@@ -150,6 +150,11 @@ export const httpSchema = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().default('127.0.0.1'),
   port: int(0, 65535).default(8080),
+  /** The MQTT WebSocket URL the dashboard page connects to (ws:// or wss://). null: the embedded broker's
+   *  WebSocket listener, or mqtt.url when that is a ws(s) URL. Needed with an external broker on mqtt://. */
+  mqttWsUrl: z.string().regex(/^wss?:\/\/\S+$/, 'a ws:// or wss:// URL').nullable().default(null),
+  /** Folder of the built dashboard page; null: this package's web/dist (`npm run build:web`). */
+  webRoot: z.string().min(1).nullable().default(null),
 });
 
 export const logSchema = z.strictObject({

@@ -16,6 +16,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker
 import { LivePublisher } from './publish/live-publisher.js';
 import { MapMaker } from './publish/map-maker.js';
 import { registerRequests } from './requests.js';
+import { registerPixelRequest } from './pixel-request.js';
+import { startDashboard } from './http/index.js';
 import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js';
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
@@ -24,6 +26,8 @@ export interface Daemon {
   readonly config: GemxrfConfig;
   readonly brokerUrl: string;
   readonly wsUrl: string | null;
+  /** The dashboard page's URL (config `http`), null when disabled or its port could not be opened. */
+  readonly httpUrl: string | null;
   readonly dataDir: string;
   readonly sourceUrl: string;
   readonly manager: ScanManager;
@@ -194,13 +198,19 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         error: manager.lastError,
       }),
     });
+    registerPixelRequest({
+      bridge, elements: config.maps.elements,
+      cube: () => (manager.lastCube && manager.lastScanId ? { cube: manager.lastCube, scanId: manager.lastScanId } : null),
+    });
     await bridge.start();
     cleanups.push(() => bridge.stop());
     await publisher.publishState();
+    const http = await startDashboard(config, { dataDir, embeddedWsUrl: broker?.wsUrl ?? null, log });
+    if (http) cleanups.push(() => http.close());
     publisher.start();
     cleanups.push(() => publisher.stop());
 
-    log.info('gemxrf daemon ready', { broker: brokerUrl, ws: broker?.wsUrl ?? undefined, topics: bridge.topic('#'), dataDir, source: sourceUrl, simulator: emulator ? config.simulator.phantom : 'off' });
+    log.info('gemxrf daemon ready', { broker: brokerUrl, ws: broker?.wsUrl ?? undefined, dashboard: http?.url, topics: bridge.topic('#'), dataDir, source: sourceUrl, simulator: emulator ? config.simulator.phantom : 'off' });
 
     let stopping: Promise<void> | null = null;
     const stop = (): Promise<void> => {
@@ -216,7 +226,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       })();
       return stopping;
     };
-    return { config, brokerUrl, wsUrl: broker?.wsUrl ?? null, dataDir, sourceUrl, manager, bridge, db, publisher, recovered, stop };
+    return { config, brokerUrl, wsUrl: broker?.wsUrl ?? null, httpUrl: http?.url ?? null, dataDir, sourceUrl, manager, bridge, db, publisher, recovered, stop };
   } catch (e) {
     await undo();
     throw e;

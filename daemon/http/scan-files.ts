@@ -1,0 +1,85 @@
+// Downloads of a scan's files (<dataDir>/scans/<id>/: raw.gemx, cube.ckpt, exports/...): a listing and
+// the files themselves. Nothing outside the scan folder is reachable: the id must be a scan id, every path
+// segment a plain file name, and the real path (symlinks resolved) must stay inside the folder.
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { scanDir } from '../storage/scan-names.js';
+
+export interface ScanFile {
+  /** Relative to the scan folder, '/'-separated. */
+  path: string;
+  size: number;
+  modified: string;
+}
+
+const SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const MAX_DEPTH = 3;
+
+export class FileRequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function folderOf(dataDir: string, id: string): string {
+  let dir: string;
+  try {
+    dir = scanDir(dataDir, id);
+  } catch (e) {
+    throw new FileRequestError(400, (e as Error).message);
+  }
+  if (!existsSync(dir)) throw new FileRequestError(404, `no scan folder for ${id}`);
+  return dir;
+}
+
+/** Regular files of a scan folder, up to three levels deep, sorted by path; dot files left out. */
+export function listScanFiles(dataDir: string, id: string): ScanFile[] {
+  const root = folderOf(dataDir, id);
+  const out: ScanFile[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const ent of readdirSync(dir, { withFileTypes: true })) {
+      // .tmp files are being written (checkpoints are written to a temp name, then renamed).
+      if (!SEGMENT_RE.test(ent.name) || ent.name.endsWith('.tmp')) continue;
+      const p = join(dir, ent.name);
+      if (ent.isDirectory() && depth < MAX_DEPTH) walk(p, depth + 1);
+      else if (ent.isFile()) {
+        const st = statSync(p);
+        out.push({ path: relative(root, p).split(sep).join('/'), size: st.size, modified: st.mtime.toISOString() });
+      }
+    }
+  };
+  walk(root, 1);
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The absolute path of one file of a scan, or a FileRequestError (400 bad path, 404 missing). */
+export function scanFilePath(dataDir: string, id: string, relPath: string): string {
+  const root = folderOf(dataDir, id);
+  const segments = relPath.split('/');
+  if (segments.length > MAX_DEPTH || !segments.every((s) => SEGMENT_RE.test(s) && s !== '.' && s !== '..'))
+    throw new FileRequestError(400, `bad file path ${JSON.stringify(relPath)}`);
+  const p = resolve(root, ...segments);
+  if (!existsSync(p)) throw new FileRequestError(404, `no file ${relPath} in scan ${id}`);
+  const real = realpathSync(p);
+  if (!real.startsWith(realpathSync(root) + sep) || !statSync(real).isFile()) throw new FileRequestError(404, `no file ${relPath} in scan ${id}`);
+  return real;
+}
+
+/** Streams a file as a download (attachment, named after its last segment). */
+export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean): void {
+  const size = statSync(file).size;
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(size),
+    'content-disposition': `attachment; filename="${name.replace(/["\\]/g, '_')}"`,
+    'cache-control': 'no-store',
+  });
+  if (head) {
+    res.end();
+    return;
+  }
+  const s = createReadStream(file);
+  s.on('error', () => res.destroy());
+  s.pipe(res);
+}
