@@ -41,19 +41,20 @@ export class PlaneClusterer {
     while (i < n) {
       let j = i + 1;
       let prev = t[i]!;
+      let cut = false;
       while (j < n) {
         const tj = t[j]!;
         if (tj - prev > gap) break;
         if (j - i >= MAX_TIME_CLUSTER_HITS) {
-          this.forcedCuts++;
+          cut = true;
           break;
         }
         prev = tj;
         j++;
       }
-      // [i, j) is a time cluster; closed if nothing still to come can join it.
-      const cut = j < n && j - i >= MAX_TIME_CLUSTER_HITS;
+      // [i, j) is a time cluster; closed if nothing still to come can join it (or cut at the size limit).
       if (!cut && !(prev + gap <= settled)) break;
+      if (cut) this.forcedCuts++;
       this.splitByStrip(i, j, out);
       i = j;
     }

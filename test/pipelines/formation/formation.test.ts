@@ -141,6 +141,18 @@ describe('pipelines/formation', () => {
     assert.ok(f.counters().xOnly > 400);
   });
 
+  it('cuts a pile-up time cluster at the size limit (counted) instead of growing without bound', () => {
+    // 5000 hits per plane, 100 ns apart (= timeGapNs: still one cluster): one endless time cluster per plane,
+    // cut after 4096 hits. The pieces last far longer than maxClusterSpanNs, so both pairs are rejected as too long.
+    const hits: Hit[] = Array.from({ length: 10_000 }, (_, i) => ({ plane: i % 2, strip: 20, adc: 50, t: 1000 + 50 * i }));
+    const { events, counters } = run(hits);
+    assert.equal(counters.forcedCuts, 2);
+    assert.equal(counters.clustersX, 2);
+    assert.equal(counters.clustersY, 2);
+    assert.equal(counters.tooLong, 2);
+    assert.equal(events.length, 0);
+  });
+
   it('formEvents operator: one emission per batch with events, the rest flushed at completion', async () => {
     const { hits } = photonStream({ photons: 300, ratePerSecond: 2e5, seed: 8 });
     const batches = [];
