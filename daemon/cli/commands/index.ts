@@ -10,6 +10,7 @@ import { register as maps } from './maps.js';
 import { register as record } from './record.js';
 import { register as replay } from './replay.js';
 import { register as scan } from './scan.js';
+import { register as scanExport } from './export.js';
 import { register as simulate } from './simulate.js';
 import { register as spectrum } from './spectrum.js';
 
@@ -23,6 +24,7 @@ export const commands: Array<(program: Command) => void> = [
   record,
   replay,
   scan,
+  scanExport, // adds `scan export` (after scan: it attaches to that command)
   simulate,
   spectrum,
   evaluate,
