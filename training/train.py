@@ -52,8 +52,10 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--warmup-steps", type=int, default=300)
-    ap.add_argument("--patience", type=int, default=6, help="evaluations without validation improvement before stopping")
+    ap.add_argument("--patience", type=int, default=10, help="evaluations without validation improvement before stopping")
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (default: once per epoch)")
+    ap.add_argument("--eval-seconds", type=float, default=10.0,
+                    help="at least this long between evaluations (GPU epochs of small sets take under a second)")
     ap.add_argument("--max-eval", type=int, default=50000, help="at most this many validation spectra per evaluation")
     ap.add_argument("--frac-loss", choices=["r2", "mse", "kl"], default="r2")
     ap.add_argument("--presence-weight", type=float, default=0.5)
@@ -191,7 +193,7 @@ def run(cfg: dict) -> dict:
 
     best = {"loss": float("inf"), "state": None, "step": 0, "threshold": 0.5, "val": None}
     history, step, evals_since_best, stopped_by = [], 0, 0, "epochs"
-    t_train = time.time()
+    t_train = last_eval = time.time()
     running = []
 
     def evaluate():
@@ -243,8 +245,9 @@ def run(cfg: dict) -> dict:
             opt.step()
             running.append(float(loss.detach()))
             step += 1
-            if step % eval_every == 0:
+            if step % eval_every == 0 and time.time() - last_eval >= cfg["eval_seconds"]:
                 evaluate()
+                last_eval = time.time()
                 if evals_since_best >= cfg["patience"]:
                     stopped_by, done = "early-stopping", True
                     break
