@@ -83,6 +83,9 @@ export class EventGenerator {
     this.calibration = { ...DEFAULT_ADC_CALIBRATION, ...opts.calibration };
     this.detector = { ...DEFAULT_DETECTOR, ...opts.detector };
     this.background = { ...this.phantom.background, ...opts.background };
+    // Pile-up depends on the rate and on time coincidences, not on a fixed spectrum share: silently mixing
+    // a self-convolved spectrum in here would be wrong at any rate but one.
+    if (this.detector.pileupFraction !== 0) throw new Error('event generator: pile-up is not modelled per event; detector.pileupFraction must be 0');
     if (!Number.isFinite(opts.seed)) throw new Error(`seed must be a number, got ${opts.seed}`);
     this.rng = createRng(opts.seed);
     this.uniforms = new UniformBlock(this.rng);

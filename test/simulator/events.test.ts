@@ -150,6 +150,7 @@ describe('simulator/EventGenerator', () => {
     assert.throws(() => new EventGenerator({ phantom: 'uniform:Fe', ratePerSecond: 1, seed: 1, adcBits: 7 }), /adcBits/);
     assert.throws(() => new EventGenerator({ phantom: 'nope', ratePerSecond: 1, seed: 1 }), /unknown phantom/);
     assert.throws(() => new EventGenerator({ phantom: 'uniform:Fe', ratePerSecond: 1, seed: 1, gainNonUniformity: 1.5 }), /non-uniformity/);
+    assert.throws(() => new EventGenerator({ phantom: 'uniform:Fe', ratePerSecond: 1, seed: 1, detector: { pileupFraction: 0.01 } }), /pile-up is not modelled/);
     const g = new EventGenerator({ phantom: 'uniform:Fe', ratePerSecond: 1, seed: 1 });
     assert.throws(() => g.next(-1), /non-negative integer/);
   });
