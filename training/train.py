@@ -154,7 +154,12 @@ def prepare_data(cfg: dict, device: torch.device):
     test = Batches(test_ds or ds, np.arange(test_ds.n) if test_ds else test_idx, 4096, device, shuffle=False)
     if len(val.indices) == 0 or len(test.indices) == 0:
         raise ValueError("validation or test set is empty: give --val-data/--test-data or larger fractions")
-    seeds = {"train": ds.meta.get("seed"), "validation": (val_ds or ds).meta.get("seed"), "test": (test_ds or ds).meta.get("seed")}
+    # per split: where it came from, its generator seed and size (the card's training.datasets)
+    seeds = {
+        "train": {"path": cfg["data"], "seed": ds.meta.get("seed"), "n": int(len(train.indices))},
+        "validation": {"path": cfg.get("val_data") or "split of train", "seed": (val_ds or ds).meta.get("seed"), "n": int(len(val.indices))},
+        "test": {"path": cfg.get("test_data") or "split of train", "seed": (test_ds or ds).meta.get("seed"), "n": int(len(test.indices))},
+    }
     return ds, train, val, test, seeds
 
 
@@ -280,9 +285,9 @@ def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, st
     hp = {k: cfg[k] for k in ("batch_size", "lr", "weight_decay", "warmup_steps", "patience", "frac_loss",
                               "presence_weight", "thin_prob", "min_counts", "seed", "val_fraction", "test_fraction")}
     return {
-        "datasetSeeds": seeds,
-        "datasets": {"train": cfg["data"], "validation": cfg.get("val_data") or "split of train",
-                     "test": cfg.get("test_data") or "split of train"},
+        # every dataset seed the model was trained, selected or tested on: `gemxrf eval` refuses to score on them
+        "datasetSeeds": sorted({v["seed"] for v in seeds.values() if v["seed"] is not None}),
+        "datasets": seeds,
         # the training set's generator parameters (meta.json minus what the card already says elsewhere)
         "generator": {k: v for k, v in ds.meta.items() if k not in ("elements", "energyGrid", "grid", "files", "seconds")},
         "n": int(len(train.indices)),

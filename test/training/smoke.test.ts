@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { readModelCard } from '../../pipelines/inference/model-card.js';
 import { repoRoot, runCli } from '../support/cli.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -21,7 +22,7 @@ interface Card {
   normalisation: { kind: string };
   outputs: { name: string; shape: number[] }[];
   elements: string[];
-  training: { datasetSeeds: Record<string, number>; n: number; steps: number; device: string };
+  training: { datasetSeeds: number[]; datasets: Record<'train' | 'validation' | 'test', { seed: number; n: number }>; n: number; steps: number; device: string };
   metrics: { validation: { r2: number; macroF1: number }; test: { r2: number; macroF1: number } };
 }
 
@@ -89,13 +90,16 @@ describe('training smoke (PyTorch -> ONNX -> onnxruntime-node)', function () {
         assert.equal(card.normalisation.kind, 'in-graph');
         assert.ok(card.presenceThreshold > 0 && card.presenceThreshold < 1, `threshold ${card.presenceThreshold}`);
         assert.ok(card.parameters > 10_000, `only ${card.parameters} parameters`);
-        assert.equal(card.training.datasetSeeds.train, meta.seed);
+        assert.deepEqual(card.training.datasetSeeds, [meta.seed]); // all splits come from the one smoke dataset
+        assert.equal(card.training.datasets.train.seed, meta.seed);
+        assert.equal(card.training.datasets.train.n + card.training.datasets.validation.n + card.training.datasets.test.n, 256);
         assert.equal(card.training.steps, 6);
         for (const split of ['validation', 'test'] as const) {
           assert.ok(Number.isFinite(card.metrics[split].r2), `${split} R2 ${card.metrics[split].r2}`);
           assert.ok(card.metrics[split].macroF1 >= 0 && card.metrics[split].macroF1 <= 1);
         }
         assert.ok(statSync(`${base()}.onnx`).size < 5 * 1024 * 1024);
+        assert.equal(readModelCard(`${base()}.json`).name, `smoke-${arch}`); // the daemon's own card reader accepts it
       });
 
       it('has the input and output names the card declares', () => {
