@@ -5,6 +5,7 @@
 // them, without generating or decoding (the ceiling the loopback link itself puts on this machine).
 // Both sides share one Node process (one event loop), as the daemon does with its in-process simulator.
 import net from 'node:net';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { decodeGemx, zeroGemxCounters } from '../drivers/codecs/index.js';
 import { encodeEventsFrames } from '../drivers/codecs/gemx-encode.js';
@@ -56,6 +57,7 @@ export default async function loopback(): Promise<void> {
   const frames = encodeEventsFrames(0, batch, FRAME_RECORDS);
   const ref = await rawTcpReference(frames, FRAME_RECORDS);
 
+  const cpu0 = process.cpuUsage();
   const emu = await startEmulator({ transport: 'tcp', rate: RATE, seed: 1, durationSec: SECONDS, maxRecordsPerFrame: FRAME_RECORDS, thread: THREAD });
   const t = openTransport(`${emu.address}?reconnect=false`);
   const counters = zeroGemxCounters();
@@ -82,10 +84,15 @@ export default async function loopback(): Promise<void> {
   });
   const st = await emu.done;
   await t.close();
+  const cpu = process.cpuUsage(cpu0);
+  // CPU of the whole process (both threads: generate, frame, send, receive, decode) per event: a figure the
+  // other jobs on a shared machine do not change much, unlike the sustained rate.
+  const cpuNsPerEvent = ((cpu.user + cpu.system) * 1000) / Math.max(1, events);
   const backpressure = Number(st.endpoint.backpressureDrops ?? 0);
   const lost = counters.framesLost + backpressure;
   const rate = events / st.elapsedSec;
   console.log(`loopback     ${(rate / 1e6).toFixed(2)} M events/s sustained over ${st.elapsedSec.toFixed(1)} s (${events.toLocaleString('en')} events decoded of ${st.records.toLocaleString('en')} sent; requested ${(RATE / 1e6).toFixed(2)} M/s)`);
-  console.log(`             lost frames ${lost} (decoder gaps ${counters.framesLost}, CRC errors ${counters.crcErrors}, emulator backpressure drops ${backpressure}); emulator max tick lag ${st.maxTickLagMs.toFixed(1)} ms; ${(st.bytesSent / st.elapsedSec / 1e6).toFixed(1)} MB/s on the wire; decode span ${((lastAt - firstAt) / 1000).toFixed(1)} s`);
+  console.log(`             lost frames ${lost} (decoder gaps ${counters.framesLost}, CRC errors ${counters.crcErrors}, emulator backpressure drops ${backpressure}); emulator max tick delay ${st.maxTickLagMs.toFixed(1)} ms, ${st.cappedTicks} of ${st.ticks} ticks could not keep up; ${(st.bytesSent / st.elapsedSec / 1e6).toFixed(1)} MB/s on the wire; decode span ${((lastAt - firstAt) / 1000).toFixed(1)} s`);
+  console.log(`             process CPU ${cpuNsPerEvent.toFixed(0)} ns per event end to end (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU-s for ${st.elapsedSec.toFixed(1)} s; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`);
   console.log(`reference    ${(ref.eventsPerSec / 1e6).toFixed(2)} M events/s raw TCP throughput of the same frames without generating or decoding (${ref.mbPerSec.toFixed(0)} MB/s, ${REF_SECONDS} s)`);
 }

@@ -46,7 +46,7 @@ export async function startEmulatorThread(o: EmulatorOptions): Promise<RunningEm
   const empty = (): EmulatorStats => ({
     running: false, elapsedSec: 0, ticks: 0, framesGenerated: 0, framesSent: 0, framesDropped: 0, framesCorrupted: 0, framesUnheard: 0,
     statusFrames: 0, endFrames: 0, records: 0, recordsDropped: 0, recordsCorrupted: 0, recordsUnheard: 0, bytesSent: 0, garbageBytes: 0,
-    garbageChunks: 0, disconnects: 0, achievedRate: 0, maxTickLagMs: 0, droppedUnits: [], corruptedUnits: [], endpoint: {},
+    garbageChunks: 0, disconnects: 0, achievedRate: 0, maxTickLagMs: 0, cappedTicks: 0, droppedUnits: [], corruptedUnits: [], endpoint: {},
   });
   return {
     address,

@@ -40,7 +40,8 @@ function summary(s: EmulatorStats): string {
     s.garbageChunks ? `${s.garbageBytes} garbage bytes` : '',
     s.framesUnheard ? `${s.framesUnheard} unheard` : '',
     s.disconnects ? `${s.disconnects} disconnects` : '',
-    `max tick lag ${s.maxTickLagMs.toFixed(1)} ms`,
+    `max tick delay ${s.maxTickLagMs.toFixed(1)} ms`,
+    s.cappedTicks ? `behind the requested rate in ${s.cappedTicks} of ${s.ticks} ticks` : '',
   ]
     .filter(Boolean)
     .join(', ');
