@@ -90,11 +90,18 @@ export class UdpSenderEndpoint implements WireEndpoint {
   async disconnect(): Promise<void> {
     const old = this.sockets;
     await this.openSockets();
+    // Sends still queued on the old sockets would be cancelled by close(): let them go out first (bounded).
+    await this.drained(500);
     for (const s of old) s.close();
   }
 
+  private drained(timeoutMs: number): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), new Promise<void>((r) => setTimeout(r, timeoutMs))]);
+  }
+
   async close(): Promise<void> {
-    if (this.pending > 0) await Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), new Promise((r) => setTimeout(r, 2000))]);
+    await this.drained(2000);
     for (const s of this.sockets) s.close();
     this.sockets = [];
   }
