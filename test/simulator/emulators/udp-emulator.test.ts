@@ -17,7 +17,7 @@ describe('emulator: udp (gemroc)', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  async function run(opts: { maxRecords: number; faults?: { drop?: number; garbage?: number } }) {
+  async function run(opts: { maxRecords: number; faults?: { drop?: number; garbage?: number; disconnectEverySec?: number } }) {
     const t: Transport = openTransport('udp://127.0.0.1:0?format=gemroc');
     cleanup.push(() => t.close());
     const counters = zeroGemrocCounters();
@@ -67,5 +67,14 @@ describe('emulator: udp (gemroc)', () => {
     assert.equal(counters.badLength, st.garbageChunks);
     assert.equal(t.status().notGemroc, st.garbageChunks);
     assert.equal(hits, st.records - st.recordsDropped);
+  });
+
+  it('disconnect-every: the boards come back on new source ports; their packet counters carry on, nothing lost', async () => {
+    const { t, counters, hits, st } = await run({ maxRecords: 100_000, faults: { disconnectEverySec: 0.25 } });
+    assert.ok(st.disconnects >= 1, JSON.stringify(st));
+    assert.equal(hits, st.records);
+    assert.equal(counters.framesLost, 0);
+    assert.equal(counters.seqResets, 0);
+    assert.equal(t.status().packetsLost, 0);
   });
 });
