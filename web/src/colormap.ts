@@ -28,7 +28,7 @@ export function scalePosition(v: number, s: ColorScale): number {
 export function paintMap(values: ArrayLike<number>, n: number, scale: ColorScale, out: Uint8ClampedArray, lut: Uint8Array = VIRIDIS): void {
   const lin = !scale.log;
   const span = scale.max - scale.min;
-  const inv = span > 0 ? 255 / span : 0;
+  const ok = span > 0 && Number.isFinite(span);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     const o = i * 4;
@@ -40,8 +40,9 @@ export function paintMap(values: ArrayLike<number>, n: number, scale: ColorScale
       // The linear case inline: this loop runs for every pixel of every map frame.
       let k: number;
       if (lin) {
-        const t = (v - scale.min) * inv;
-        k = (t <= 0 ? 0 : t >= 255 ? 255 : Math.round(t)) * 3;
+        // Same arithmetic as the daemon's normaliser, so rounding at .5 boundaries agrees too.
+        const t = ok ? (v - scale.min) / span : 0;
+        k = Math.round((t <= 0 ? 0 : t >= 1 ? 1 : t) * 255) * 3;
       } else k = Math.round(scalePosition(v, scale) * 255) * 3;
       out[o] = lut[k]!;
       out[o + 1] = lut[k + 1]!;

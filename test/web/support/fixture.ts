@@ -1,12 +1,12 @@
 // Shared by the dashboard browser tests and `npm run screenshot`: builds the page with Vite into a temp
 // folder (so a test always runs the current sources), starts a daemon with the simulated detector, the
 // embedded broker and the HTTP server on ephemeral loopback ports, and launches headless Chromium.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
 import { configSchema, type GemxrfConfig } from '../../../config/index.js';
 import { startDaemon, type Daemon } from '../../../daemon/daemon.js';
 import { silentLogger } from '../../../daemon/log.js';
@@ -17,13 +17,15 @@ export function chromiumPath(): string | null {
   return CHROMIUM_PATHS.find((p) => existsSync(p)) ?? null;
 }
 
-/** Builds web/ into a fresh temp folder and returns it (about a second). */
+/** Builds web/ into a fresh temp folder and returns it (about two seconds). Vite runs in its own process:
+ *  inside mocha's tsx loader its package resolution of vite/modulepreload-polyfill fails. */
 export async function buildPage(): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), 'gemxrf-web-'));
-  await build({
-    configFile: fileURLToPath(new URL('../../../web/vite.config.ts', import.meta.url)),
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true, sourcemap: false },
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--sourcemap', 'false', '--logLevel', 'error'], { cwd: root, timeout: 60_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`vite build failed: ${stderr || err.message}`)) : resolve(),
+    );
   });
   return outDir;
 }

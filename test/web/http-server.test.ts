@@ -1,0 +1,157 @@
+// The dashboard's HTTP server on an ephemeral port: the built page with its CSP and content types, nothing
+// outside the page folder or a scan folder reachable, /config.json and /api/lines.json, and downloads of a
+// scan's files byte for byte.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { linesDocument, markerLines } from '../../daemon/http/lines.js';
+import { startHttpServer, type HttpServer, type PageConfig } from '../../daemon/http/server.js';
+import { pageConfig } from '../../daemon/http/index.js';
+import { configSchema } from '../../config/index.js';
+import { removeDir } from './support/fixture.js';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A raw request: fetch() would normalise '..' in the path before sending it. */
+function get(url: string, path: string, method = 'GET'): Promise<Reply> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const r = request({ host: u.hostname, port: u.port, path, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+describe('dashboard HTTP server', function () {
+  this.timeout(15_000);
+  let root: string;
+  let server: HttpServer;
+  const scanId = '20261126-101500-Panel_A';
+  const raw = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff));
+  const config: PageConfig = { wsUrl: 'ws://127.0.0.1:8883', baseTopic: 'gemxrf/gemxrf-1', instrument: { id: 'gemxrf-1', name: 'x' }, methods: ['roi'], elements: ['Fe'], auth: false };
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'gemxrf-http-'));
+    const web = join(root, 'web');
+    mkdirSync(join(web, 'assets'), { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>t</title>');
+    writeFileSync(join(web, 'assets', 'index-abc.js'), 'console.log(1)');
+    writeFileSync(join(root, 'secret.txt'), 'secret');
+    const data = join(root, 'data');
+    const scan = join(data, 'scans', scanId);
+    mkdirSync(join(scan, 'exports'), { recursive: true });
+    writeFileSync(join(scan, 'raw.gemx'), raw);
+    writeFileSync(join(scan, 'exports', 'maps.h5'), 'h5');
+    writeFileSync(join(scan, 'cube.ckpt.tmp'), 'partial');
+    writeFileSync(join(data, 'gemxrf.db'), 'db');
+    symlinkSync(join(root, 'secret.txt'), join(scan, 'link.txt'));
+    symlinkSync(join(root, 'secret.txt'), join(web, 'leak.txt'));
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, dataDir: data, webRoot: web, pageConfig: () => config, lines: () => linesDocument(['Fe'], 20.48) });
+  });
+
+  after(async () => {
+    await server?.close();
+    removeDir(root);
+  });
+
+  it('serves the page with a no-CDN content security policy, and hashed assets as immutable', async () => {
+    const index = await get(server.url, '/');
+    assert.equal(index.status, 200);
+    assert.match(String(index.headers['content-type']), /^text\/html/);
+    assert.match(String(index.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal(index.headers['cache-control'], 'no-cache');
+    const js = await get(server.url, '/assets/index-abc.js');
+    assert.equal(js.status, 200);
+    assert.match(String(js.headers['content-type']), /^text\/javascript/);
+    assert.match(String(js.headers['cache-control']), /immutable/);
+    const head = await get(server.url, '/', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+  });
+
+  it('reaches nothing outside the page folder', async () => {
+    for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/leak.txt', '/nope.js', '/%00']) {
+      const r = await get(server.url, p);
+      assert.equal(r.status, 404, p);
+      assert.ok(!r.body.toString().includes('secret'), p);
+    }
+    assert.equal((await get(server.url, '/', 'POST')).status, 405);
+    assert.equal((await get(server.url, '/api/nothing')).status, 404);
+  });
+
+  it('serves /config.json and /api/lines.json (line energies from physics, escape constants)', async () => {
+    const c = JSON.parse((await get(server.url, '/config.json')).body.toString()) as PageConfig;
+    assert.deepEqual(c, config);
+    const doc = JSON.parse((await get(server.url, '/api/lines.json')).body.toString()) as ReturnType<typeof linesDocument>;
+    assert.equal(doc.escapeKeV, 2.957);
+    assert.equal(doc.escapeThresholdKeV, 3.206);
+    const fe = doc.elements.Fe!;
+    assert.ok(fe.some((l) => l.name === 'Ka1' && Math.abs(l.energyKeV - 6.404) < 0.002));
+    assert.ok(fe.some((l) => l.name === 'Kb1' && Math.abs(l.energyKeV - 7.058) < 0.002));
+    assert.ok(!fe.some((l) => l.name === 'Ka2'), 'Ka2 is 13 eV from Ka1: merged into one marker');
+    assert.ok(!fe.some((l) => l.energyKeV < 1), 'Fe L lines (0.7 keV) are below what the detector sees');
+    const pb = doc.elements.Pb!;
+    assert.ok(pb.some((l) => l.name === 'La1' && Math.abs(l.energyKeV - 10.551) < 0.002));
+    assert.ok(pb.every((l) => l.energyKeV <= 20.48));
+    assert.deepEqual(markerLines('Cu').map((l) => l.name), ['Ka1', 'Kb1']);
+  });
+
+  it('lists a scan folder (no partial .tmp files, no symlinks) and downloads files byte for byte', async () => {
+    const list = JSON.parse((await get(server.url, `/api/scans/${scanId}/files`)).body.toString()) as { files: Array<{ path: string; size: number }> };
+    assert.deepEqual(list.files.map((f) => [f.path, f.size]), [['exports/maps.h5', 2], ['raw.gemx', raw.length]]);
+    const dl = await get(server.url, `/api/scans/${scanId}/files/raw.gemx`);
+    assert.equal(dl.status, 200);
+    assert.match(String(dl.headers['content-disposition']), /attachment; filename="raw.gemx"/);
+    assert.ok(dl.body.equals(raw));
+    assert.equal((await get(server.url, `/api/scans/${scanId}/files/exports/maps.h5`)).body.toString(), 'h5');
+  });
+
+  it('refuses paths out of a scan folder and ids that are not scan ids', async () => {
+    const cases: Array<[string, number]> = [
+      [`/api/scans/${scanId}/files/..%2F..%2Fgemxrf.db`, 400],
+      [`/api/scans/${scanId}/files/../../gemxrf.db`, 404], // normalised by the URL parser to /api/gemxrf.db
+      [`/api/scans/${scanId}/files/link.txt`, 404],
+      [`/api/scans/${scanId}/files/missing.bin`, 404],
+      [`/api/scans/..%2F..%2Fetc/files`, 400],
+      ['/api/scans/20200101-000000-none/files', 404],
+      [`/api/scans/${scanId}/files/%E0%A4%A`, 400],
+    ];
+    for (const [p, status] of cases) {
+      const r = await get(server.url, p);
+      assert.equal(r.status, status, p);
+      assert.ok(!r.body.toString().includes('secret') && !r.body.toString().includes('"db"'), p);
+    }
+  });
+
+  it('says how to build the page when it is missing', async () => {
+    const s = await startHttpServer({ host: '127.0.0.1', port: 0, dataDir: root, webRoot: join(root, 'no-such-dir'), pageConfig: () => config, lines: () => linesDocument([], 20) });
+    try {
+      const r = await get(s.url, '/');
+      assert.equal(r.status, 503);
+      assert.match(r.body.toString(), /npm run build:web/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('tells the page the embedded broker WebSocket, a configured URL, or a ws broker URL', () => {
+    const base = configSchema.parse({});
+    assert.equal(pageConfig(base, 'ws://127.0.0.1:8883').wsUrl, 'ws://127.0.0.1:8883');
+    assert.equal(pageConfig(base, null).baseTopic, 'gemxrf/gemxrf-1');
+    assert.equal(pageConfig(configSchema.parse({ mqtt: { url: 'wss://broker.example:8884/mqtt' } }), null).wsUrl, 'wss://broker.example:8884/mqtt');
+    assert.equal(pageConfig(configSchema.parse({ mqtt: { url: 'mqtt://broker:1883', username: 'u' } }), null).wsUrl, null);
+    assert.equal(pageConfig(configSchema.parse({ mqtt: { url: 'mqtt://broker:1883', username: 'u' } }), null).auth, true);
+    assert.equal(pageConfig(configSchema.parse({ http: { mqttWsUrl: 'ws://broker:9001' } }), 'ws://127.0.0.1:8883').wsUrl, 'ws://broker:9001');
+    assert.throws(() => configSchema.parse({ http: { mqttWsUrl: 'http://x' } }), /ws/);
+  });
+});

@@ -1,0 +1,72 @@
+// The page's pure parts, run in Node: the GXMP decoder against the daemon's encoder, the map colouring
+// against the daemon's PNG colouring, line/escape markers, label rows and the scan/start payload.
+import assert from 'node:assert/strict';
+import { encodeMapFrame } from '../../daemon/mqtt/map-frame.js';
+import { applyColormap } from '../../daemon/render/colormap.js';
+import { linesDocument } from '../../daemon/http/lines.js';
+import { decodeGxmp } from '../../web/src/gxmp.js';
+import { paintMap, scalePosition, valueRange } from '../../web/src/colormap.js';
+import { buildMarkers, labelRows } from '../../web/src/markers.js';
+import { startPayload } from '../../web/src/scan-panel.js';
+
+describe('dashboard page modules', () => {
+  const data = Float32Array.from({ length: 7 * 5 }, (_, i) => (i * 37) % 101 + 0.25);
+  const frame = { element: 'Pb', method: 'presence', scanId: '20261126-101500-Panel_Ä', width: 7, height: 5, sequence: 4_000_000_001, timestampMs: 1_764_000_000_123.5, data };
+
+  it('decodes GXMP frames as the daemon encodes them, aligned (view) or not (copy)', () => {
+    const buf = encodeMapFrame(frame);
+    const aligned = new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+    const f = decodeGxmp(aligned);
+    assert.deepEqual({ ...f, data: Array.from(f.data) }, { ...frame, data: Array.from(data) });
+    assert.equal(f.data.buffer, aligned.buffer, 'aligned data is a view, not a copy');
+    const shifted = new Uint8Array(buf.length + 1);
+    shifted.set(buf, 1);
+    const g = decodeGxmp(shifted.subarray(1));
+    assert.deepEqual(Array.from(g.data), Array.from(data));
+    assert.throws(() => decodeGxmp(aligned.subarray(0, aligned.length - 4)), /length/);
+    const bad = aligned.slice();
+    bad[0] = 0x58;
+    assert.throws(() => decodeGxmp(bad), /magic/);
+  });
+
+  it('colours maps exactly like the daemon PNG renderer (viridis), into a reused buffer', () => {
+    const n = data.length;
+    const { min, max } = valueRange(data, n);
+    const out = new Uint8ClampedArray(n * 4);
+    paintMap(data, n, { min, max, log: false }, out);
+    assert.deepEqual(Array.from(out), Array.from(applyColormap(data, 7, 5, { min, max, name: 'viridis' })));
+    paintMap(data, n, { min: 1, max, log: true }, out);
+    assert.deepEqual(Array.from(out), Array.from(applyColormap(data, 7, 5, { min: 1, max, name: 'viridis', log: true })));
+    const nan = Float32Array.of(NaN, 0, 1);
+    paintMap(nan, 3, { min: 0, max: 1, log: false }, out);
+    assert.deepEqual(Array.from(out.subarray(0, 12)), [128, 128, 128, 255, 68, 1, 84, 255, 253, 231, 37, 255]);
+    assert.equal(scalePosition(10, { min: 1, max: 100, log: true }), 0.5);
+    assert.equal(scalePosition(5, { min: 5, max: 5, log: false }), 0);
+  });
+
+  it('puts line markers at the physics energies and escape peaks 2.957 keV below lines above 3.206 keV', () => {
+    const doc = linesDocument(['Fe', 'Ca', 'Pb', 'Cr'], 20.48);
+    const m = buildMarkers(doc, ['Fe', 'Pb', 'Cr', 'Ca'], true, 0, 20.48);
+    const at = (label: string) => m.find((x) => x.label === label)?.energyKeV;
+    assert.ok(Math.abs(at('Fe Ka1')! - 6.404) < 0.002);
+    assert.ok(Math.abs(at('Fe Ka1 esc')! - (6.404 - 2.957)) < 0.002);
+    assert.ok(Math.abs(at('Ca Ka1 esc')! - (3.692 - 2.957)) < 0.002, 'Ca Ka (3.69 keV) is above the Ar K edge');
+    assert.equal(at('Pb Ma1 esc'), undefined, 'Pb Ma (2.35 keV) is below the Ar K edge: no escape');
+    assert.equal(at('Fe Kb1 esc'), undefined, 'escape markers only for the strong lines');
+    assert.ok(m.every((x, i) => i === 0 || x.energyKeV >= m[i - 1]!.energyKeV));
+    assert.ok(!buildMarkers(doc, ['Fe'], false, 0, 20.48).some((x) => x.escape));
+    assert.deepEqual(buildMarkers(doc, ['Pb'], true, 0, 10).map((x) => x.label), ['Pb Ma1', 'Pb Mb', 'Pb La1 esc', 'Pb Lb1 esc']);
+  });
+
+  it('stacks marker labels in rows without overlap', () => {
+    const xs = [100, 104, 108, 300];
+    const widths = [30, 30, 30, 30];
+    const rows = labelRows(xs, widths, 3);
+    assert.deepEqual(rows, [0, 1, 2, 0]);
+  });
+
+  it('sends the form as scan/start without empty fields, leaving validation to the daemon', () => {
+    assert.deepEqual(startPayload({ name: ' Panel A ', duration: '60', counts: '', notes: '' }), { name: 'Panel A', duration: 60 });
+    assert.deepEqual(startPayload({ name: '../x', duration: '', counts: '1000', notes: 'n' }), { name: '../x', counts: 1000, notes: 'n' });
+  });
+});
