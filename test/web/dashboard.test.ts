@@ -12,6 +12,11 @@ import { decodeMapFrame, type MapFrame } from '../../daemon/mqtt/map-frame.js';
 import { paintMap, valueRange } from '../../web/src/colormap.js';
 import { buildPage, chromiumPath, launchChromium, removeDir, startDashboardDaemon, tempDataDir } from './support/fixture.js';
 
+// page.evaluate callbacks run in the browser; this file is typechecked as Node code (no DOM lib), so the
+// browser globals they use are declared here, locally, without types.
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 const until = async (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) => {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -32,7 +37,7 @@ interface CanvasRead {
 
 const readCanvas = (page: Page, selector: string): Promise<CanvasRead> =>
   page.evaluate((sel) => {
-    const c = document.querySelector<HTMLCanvasElement>(sel)!;
+    const c = document.querySelector(sel)!;
     const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     return { width: c.width, height: c.height, sequence: c.dataset.sequence, scan: c.dataset.scan, method: c.dataset.method, element: c.dataset.element, pixels: Array.from(px) };
   }, selector);
@@ -42,7 +47,7 @@ const readCanvas = (page: Page, selector: string): Promise<CanvasRead> =>
 const canvasSummary = (page: Page, selector: string, rgb: [number, number, number], tol = 6): Promise<{ matches: number; hash: number }> =>
   page.evaluate(
     ([sel, c, t]) => {
-      const cv = document.querySelector<HTMLCanvasElement>(sel)!;
+      const cv = document.querySelector(sel)!;
       const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
       let matches = 0;
       let hash = 0;
@@ -91,10 +96,10 @@ describe('dashboard page (headless Chromium)', function () {
     page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     // Layout shifts (elements moving) are collected from the start: live updates must cause none.
     await page.addInitScript(() => {
-      const w = window as unknown as { shifts: number[] };
+      const w = window as { shifts: number[]; PerformanceObserver: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
       w.shifts = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) w.shifts.push((e as PerformanceEntry & { value: number }).value);
+      new w.PerformanceObserver((list: { getEntries(): Array<{ value: number }> }) => {
+        for (const e of list.getEntries()) w.shifts.push(e.value);
       }).observe({ type: 'layout-shift', buffered: true });
     });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -139,12 +144,12 @@ describe('dashboard page (headless Chromium)', function () {
     assert.equal(daemon.manager.progress()?.id, scanId);
     assert.equal(await page.textContent('#scan-error'), '');
     await page.waitForSelector('#scan-state[data-value="acquiring"]', { timeout: 5000 });
-    await page.waitForFunction(() => (document.querySelector('#scan-stop') as HTMLButtonElement).disabled === false);
+    await page.waitForFunction(() => document.querySelector('#scan-stop').disabled === false);
   });
 
   it('draws each published map frame exactly (viridis of the frame values) and the maps change over time', async () => {
     await page.waitForFunction((id) => {
-      const c = document.querySelector<HTMLCanvasElement>('#map-canvas')!;
+      const c = document.querySelector('#map-canvas')!;
       return c.dataset.scan === id && c.dataset.method === 'roi' && c.dataset.element === 'Cr';
     }, scanId, { timeout: 15_000 });
     const expected = (f: MapFrame) => {
@@ -154,28 +159,28 @@ describe('dashboard page (headless Chromium)', function () {
       return Array.from(out);
     };
     const first = await readCanvas(page, '#map-canvas');
-    const shiftsBefore = await page.evaluate(() => (window as unknown as { shifts: number[] }).shifts.length);
+    const shiftsBefore = await page.evaluate(() => (window as { shifts: number[] }).shifts.length);
     await until(() => crFrames.has(Number(first.sequence)), 'the node subscriber to hold the frame the page drew');
     assert.equal(first.width, 32);
     assert.equal(first.height, 32);
     assert.deepEqual(first.pixels, expected(crFrames.get(Number(first.sequence))!));
 
     // Two seconds later (maps every 0.5 s) the canvas holds a newer frame with other pixels.
-    await page.waitForFunction((seq) => Number(document.querySelector<HTMLCanvasElement>('#map-canvas')!.dataset.sequence) >= seq + 3, Number(first.sequence), { timeout: 15_000 });
+    await page.waitForFunction((seq) => Number(document.querySelector('#map-canvas')!.dataset.sequence) >= seq + 3, Number(first.sequence), { timeout: 15_000 });
     const later = await readCanvas(page, '#map-canvas');
     await until(() => crFrames.has(Number(later.sequence)), 'the later frame');
     assert.deepEqual(later.pixels, expected(crFrames.get(Number(later.sequence))!));
     assert.notDeepEqual(later.pixels, first.pixels);
     assert.ok(distinctColours(later.pixels) > 8, 'the map has structure, not one colour');
     // Several map, count, spectrum and stats updates later nothing on the page has moved.
-    const shifts = await page.evaluate(() => (window as unknown as { shifts: number[] }).shifts);
+    const shifts = await page.evaluate(() => (window as { shifts: number[] }).shifts);
     assert.deepEqual(shifts.slice(shiftsBefore), [], 'no layout shift from live updates');
 
     // The count map and every element of the grid are drawn too.
     const counts = await readCanvas(page, '#counts-canvas');
     assert.equal(counts.width, 32);
     assert.ok(distinctColours(counts.pixels) > 8);
-    const grid = await page.$$eval('#map-grid figure', (figs) => figs.map((f) => (f as HTMLElement).dataset.element));
+    const grid = await page.$$eval('#map-grid figure', (figs) => figs.map((f) => (f as unknown as { dataset: { element: string } }).dataset.element));
     assert.deepEqual(grid, ['Cr', 'Cu', 'Pb']);
     for (const el of grid) {
       const px = await readCanvas(page, `#map-grid figure[data-element="${el}"] canvas`);
@@ -188,7 +193,7 @@ describe('dashboard page (headless Chromium)', function () {
     await page.click('#method-tabs button[data-method="fit"]');
     await page.click('#map-grid figure[data-element="Pb"]');
     await page.waitForFunction(() => {
-      const c = document.querySelector<HTMLCanvasElement>('#map-canvas')!;
+      const c = document.querySelector('#map-canvas')!;
       return c.dataset.method === 'fit' && c.dataset.element === 'Pb';
     }, null, { timeout: 10_000 });
     assert.equal(await page.inputValue('#element-select'), 'Pb');
@@ -223,7 +228,7 @@ describe('dashboard page (headless Chromium)', function () {
       .catch(async (e: Error) => {
         throw new Error(`${e.message}: title '${await page.textContent('#pixel-title')}', error '${await page.textContent('#pixel-error')}'`);
       });
-    const rows = await page.$$eval('#pixel-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+    const rows = await page.$$eval('#pixel-table tbody tr', (trs) => trs.map((tr) => Array.from((tr as unknown as { children: ArrayLike<{ textContent: string | null }> }).children, (td) => td.textContent ?? '')));
     assert.deepEqual(rows.map((r) => r[0]), ['Cr', 'Cu', 'Pb']);
     for (const r of rows) {
       assert.match(r[2]!, /^\d+(\.\d)? %$/, 'roi fraction');

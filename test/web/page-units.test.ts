@@ -7,7 +7,7 @@ import { linesDocument } from '../../daemon/http/lines.js';
 import { decodeGxmp } from '../../web/src/gxmp.js';
 import { paintMap, scalePosition, valueRange } from '../../web/src/colormap.js';
 import { buildMarkers, labelRows } from '../../web/src/markers.js';
-import { startPayload } from '../../web/src/scan-panel.js';
+import { startPayload } from '../../web/src/scan-request.js';
 
 describe('dashboard page modules', () => {
   const data = Float32Array.from({ length: 7 * 5 }, (_, i) => (i * 37) % 101 + 0.25);

@@ -2,15 +2,7 @@
 // shown as it comes: its error text verbatim (it names the field and the rule), or the new scan's id.
 import type { DaemonLink } from './connection.js';
 import { byId, setText } from './dom.js';
-
-/** The scan/start payload of the form's fields (the daemon validates; the page only drops empty fields). */
-export function startPayload(f: { name: string; duration: string; counts: string; notes: string }): Record<string, unknown> {
-  const p: Record<string, unknown> = { name: f.name.trim() };
-  if (f.duration.trim() !== '') p.duration = Number(f.duration);
-  if (f.counts.trim() !== '') p.counts = Number(f.counts);
-  if (f.notes.trim() !== '') p.notes = f.notes;
-  return p;
-}
+import { startPayload } from './scan-request.js';
 
 export class ScanPanel {
   private readonly form = byId<HTMLFormElement>('scan-form');
