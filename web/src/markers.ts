@@ -28,7 +28,7 @@ export function buildMarkers(doc: LinesDoc, elements: readonly string[], withEsc
       if (l.energyKeV >= eMin && l.energyKeV <= eMax) out.push({ element: el, label: `${el} ${l.name}`, energyKeV: l.energyKeV, escape: false });
       if (withEscapes && l.rel >= 0.5 && l.energyKeV > doc.escapeThresholdKeV) {
         const e = l.energyKeV - doc.escapeKeV;
-        if (e >= eMin && e <= eMax) out.push({ element: el, label: `${el} ${l.name} esc`, energyKeV: Number(e.toFixed(4)), escape: true });
+        if (e >= eMin && e <= eMax) out.push({ element: el, label: `${el} esc`, energyKeV: Number(e.toFixed(4)), escape: true });
       }
     }
   }

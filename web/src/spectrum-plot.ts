@@ -11,7 +11,9 @@ export interface Series {
 }
 
 const PALETTE = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#ff7f0e', '#7f7f7f'];
-const M = { left: 56, right: 12, top: 44, bottom: 34 };
+const M = { left: 56, right: 12, top: 56, bottom: 34 };
+/** Label rows above the plot (labels of close lines go to different rows). */
+const ROWS = 4;
 
 export class SpectrumPlot {
   private readonly ctx: CanvasRenderingContext2D;
@@ -115,7 +117,7 @@ export class SpectrumPlot {
     this.markers = this.lines ? buildMarkers(this.lines, this.elements, this.escapes, e0, e1) : [];
     const xs = this.markers.map((m) => X(m.energyKeV));
     const widths = this.markers.map((m) => ctx.measureText(m.label).width);
-    const rows = labelRows(xs, widths, 3);
+    const rows = labelRows(xs, widths, ROWS);
     ctx.textBaseline = 'bottom';
     this.markers.forEach((m, i) => {
       const color = PALETTE[Math.max(0, this.elements.indexOf(m.element)) % PALETTE.length]!;
@@ -124,10 +126,10 @@ export class SpectrumPlot {
       ctx.globalAlpha = m.escape ? 0.6 : 0.9;
       ctx.setLineDash(m.escape ? [4, 3] : []);
       ctx.beginPath();
-      ctx.moveTo(xs[i]!, M.top - 12 * (2 - rows[i]!) - 2);
+      ctx.moveTo(xs[i]!, M.top - 12 * (ROWS - 1 - rows[i]!) - 2);
       ctx.lineTo(xs[i]!, M.top + ph);
       ctx.stroke();
-      ctx.fillText(m.label, xs[i]!, M.top - 12 * (2 - rows[i]!) - 3);
+      ctx.fillText(m.label, xs[i]!, M.top - 12 * (ROWS - 1 - rows[i]!) - 3);
     });
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
