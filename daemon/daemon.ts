@@ -7,9 +7,11 @@ import type { Subscription } from 'rxjs';
 import type { GemxrfConfig } from '../config/index.js';
 import { openTransport } from '../drivers/open-transport.js';
 import type { Transport } from '../drivers/transport.js';
-import '../drivers/transports/index.js';
+import { withReconnectParams } from '../drivers/transports/index.js';
 import '../drivers/file/file-transport.js';
 import { startEmulator, type RunningEmulator } from '../simulator/emulators/index.js';
+import { registerModelRequests } from './inference/model-requests.js';
+import { ScanInference } from './inference/scan-inference.js';
 import type { Logger } from './log.js';
 import { MqttBridge } from './mqtt/bridge.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.js';
@@ -97,6 +99,8 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       emulator = await startEmulator({
         transport: s.transport, level: s.level, rate: s.rate, phantom: s.phantom, seed: s.seed, listen: s.listen,
         width: config.detector.width, height: config.detector.height, stripsPerPlane: config.detector.stripsPerPlane,
+        // On its own thread: generating events at MHz rates must not take the daemon's event loop.
+        thread: true,
       });
       cleanups.push(async () => void (await emulator!.stop()));
       sourceUrl = emulator.address;
@@ -105,11 +109,14 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
 
     const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
     const maker = new MapMaker(config.maps.methods, config.maps.elements);
-    const unsupported = MapMaker.unsupported(config.maps.methods);
-    if (unsupported.length) log.warn('map methods not produced by the daemon yet (need the inference worker)', { methods: unsupported.join(',') });
+    // The model method: an inference engine (worker thread) per scan.
+    const inference = new ScanInference(config, log);
+    cleanups.push(() => inference.close());
+    if (config.maps.methods.includes('model') && !config.inference.enabled) log.info('maps.methods has model but inference.enabled is false: no model maps');
 
     // The detector link: always open, so state shows the link; bytes reach a scan only while it acquires.
-    const transport: Transport = openTransport(sourceUrl);
+    // The URL carries the config's reconnect bounds (openTransport only takes a URL); state shows the plain URL.
+    const transport: Transport = openTransport(withReconnectParams(sourceUrl, config.source));
     let linkEnded: string | null = null;
     let bytesIn = 0;
     const sub: Subscription = transport.open().subscribe({
@@ -169,20 +176,33 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         stats: () => {
           const p = manager.progress();
           return { state: manager.state, scan: p?.id ?? null, elapsedS: p?.elapsedS ?? 0, remainingS: p?.remainingS ?? null, events: p?.events ?? 0, targetCounts: p?.targetCounts ?? null,
-            ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0, link: link().state, time: new Date().toISOString() };
+            ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0, link: link().state,
+            inference: inference.stats(), time: new Date().toISOString() };
         },
         acquiring: () => manager.state === 'acquiring',
+        modelMaps: (scanId) => inference.maps(scanId),
       },
       maker,
       { cadenceSeconds: config.maps.cadenceSeconds, log },
     );
     manager.on('state', () => void publisher.publishState());
-    manager.on('event', (ev: { type: string }) => {
+    manager.on('event', (ev: { type: string; scan?: { id: string } | null; reason?: string }) => {
       void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 });
-      if (ev.type !== 'scan-started') {
+      const scanId = ev.scan?.id;
+      if (ev.type === 'scan-started') {
+        if (scanId && manager.lastCube) inference.startScan(scanId, manager.lastCube);
+        return;
+      }
+      // The classical maps' last update goes out at once; the model's final pass (every pixel at full
+      // resolution, seconds on a large grid) follows off the main thread, then the maps go out once more.
+      publisher.scanStopped();
+      void publisher.publishMaps();
+      if (!scanId) return;
+      void inference.finishScan(scanId, { finalPass: ev.reason !== 'shutdown' }).then(() => {
+        if (manager.lastScanId !== scanId || manager.state === 'acquiring' || manager.state === 'starting') return;
         publisher.scanStopped();
         void publisher.publishMaps();
-      }
+      });
     });
     registerRequests({
       bridge, manager, db,
@@ -198,8 +218,10 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         error: manager.lastError,
       }),
     });
+    registerModelRequests({ bridge, manager, inference });
     registerPixelRequest({
       bridge, elements: config.maps.elements,
+      modelAt: (x, y) => (manager.lastScanId ? inference.pixelValues(manager.lastScanId, x, y) : null),
       cube: () => (manager.lastCube && manager.lastScanId ? { cube: manager.lastCube, scanId: manager.lastScanId } : null),
     });
     await bridge.start();
@@ -218,6 +240,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         log.info('shutting down');
         publisher.stop();
         if (manager.state === 'acquiring') await manager.stop('shutdown').catch((e: Error) => log.error('stopping the scan failed', { error: e.message }));
+        await inference.close();
         await publisher.publishState().catch(() => undefined);
         // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.
         cleanups.pop(); // publisher already stopped

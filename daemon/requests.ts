@@ -33,6 +33,9 @@ function parse<T>(schema: z.ZodType<T>, data: unknown): T {
   throw new RequestError(`bad request: ${msg}`);
 }
 
+/** The same strict payload check for handlers registered outside this file (model requests). */
+export { parse as parseRequest };
+
 export interface RequestContext {
   bridge: MqttBridge;
   manager: ScanManager;

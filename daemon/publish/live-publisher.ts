@@ -1,8 +1,10 @@
 // The live topics (docs/mqtt.md): state (retained), live/stats, live/spectrum and live/counts once a second,
 // live/maps/<method>/<element> (retained binary frames) and the live/maps index on the maps cadence.
-// Everything here reads the cube; nothing writes it.
+// Everything here reads the cube; nothing writes it. The model maps (methods 'model' and 'presence') come
+// from the scan's inference engine through LiveSource.modelMaps: the worker writes them, we only copy them out.
 import type { Cube } from '../../pipelines/cube/cube.js';
 import { elementMap } from '../../pipelines/maps/types.js';
+import type { ScanModelMaps } from '../inference/scan-inference.js';
 import type { Logger } from '../log.js';
 import type { MqttBridge } from '../mqtt/bridge.js';
 import { encodeMapFrame } from '../mqtt/map-frame.js';
@@ -17,6 +19,8 @@ export interface LiveSource {
   stats(): Record<string, unknown>;
   /** True while a scan is acquiring (maps are only recomputed then, plus once after a stop). */
   acquiring(): boolean;
+  /** The scan's model maps (live views of the inference engine's buffers), null when none. */
+  modelMaps?(scanId: string): ScanModelMaps | null;
 }
 
 export interface MapIndexEntry {
@@ -29,6 +33,9 @@ export interface MapIndexEntry {
   max: number;
   sum: number;
   updatedAt: string;
+  /** Model maps only: the model card's name and version. */
+  model?: string;
+  modelVersion?: string;
 }
 
 /** Live frames older than this are stale: MQTT 5 brokers drop them instead of delivering late. */
@@ -101,6 +108,8 @@ export class LivePublisher {
     try {
       const { cube, scanId } = cur;
       const entries: MapIndexEntry[] = [];
+      // The events these maps cover (classical maps: all of them; model maps: see the model block).
+      const events = cube.totalEvents;
       for (const method of this.maker.methods) {
         await new Promise<void>((r) => setImmediate(r)); // let queued chunks in between methods
         let set;
@@ -127,12 +136,41 @@ export class LivePublisher {
           entries.push({ method, element, topic: this.bridge.topic(topic), sequence: seq, width: set.width, height: set.height, max, sum, updatedAt: new Date(now).toISOString() });
         }
       }
+      const model = await this.publishModelMaps(scanId, entries);
       this.index = entries;
       this.mapCycles++;
-      await this.bridge.publish('live/maps', { scanId, maps: this.index, encoding: 'GXMP v1 float32 little-endian (docs/mqtt.md)' }, { retain: true });
+      await this.bridge.publish('live/maps', { scanId, final, events, maps: this.index, model, encoding: 'GXMP v1 float32 little-endian (docs/mqtt.md)' }, { retain: true });
     } finally {
       this.mapsBusy = false;
     }
+  }
+
+  /** Publishes the scan's model and presence maps; returns the model block of the live/maps index (or null). */
+  private async publishModelMaps(scanId: string, entries: MapIndexEntry[]): Promise<Record<string, unknown> | null> {
+    const m = this.source.modelMaps?.(scanId);
+    if (!m) return null;
+    const { name, version } = m.model;
+    for (const layer of m.layers) {
+      await new Promise<void>((r) => setImmediate(r));
+      const seq = this.nextSequence(layer.method);
+      const now = Date.now();
+      for (const { element, data } of layer.maps) {
+        const topic = `live/maps/${layer.method}/${element}`;
+        // encodeMapFrame copies the live view; the worker may be mid-cycle (some pixels newer), every value is whole.
+        const frame = encodeMapFrame({ element, method: layer.method, scanId, width: layer.width, height: layer.height, sequence: seq, timestampMs: now, data });
+        const props = { ...frameProps(layer.width, layer.height, layer.method, element, scanId), model: name, modelVersion: version };
+        await this.bridge.publish(topic, frame, { retain: true, userProperties: props });
+        let max = 0;
+        let sum = 0;
+        for (let i = 0; i < data.length; i++) {
+          const v = data[i]!;
+          sum += v;
+          if (v > max) max = v;
+        }
+        entries.push({ method: layer.method, element, topic: this.bridge.topic(topic), sequence: seq, width: layer.width, height: layer.height, max, sum, updatedAt: new Date(now).toISOString(), model: name, modelVersion: version });
+      }
+    }
+    return { ...m.model, final: m.final, eventsInferred: m.eventsInferred };
   }
 }
 

@@ -1,6 +1,6 @@
 // Elemental maps of the live cube on a cadence: roi and fit (the classical methods). The roi plan and the
 // fitter are built once per energy grid and reused: building the fit components is the slow part.
-// 'model' maps need the inference worker (pipelines/inference), which the daemon does not run yet.
+// 'model' maps come from the scan's inference engine (daemon/inference/scan-inference.ts), not from here.
 import { DEFAULT_DETECTOR } from '../../physics/index.js';
 import type { Cube } from '../../pipelines/cube/cube.js';
 import { cubeGrid } from '../../pipelines/maps/build.js';
@@ -18,11 +18,6 @@ export class MapMaker {
 
   constructor(methods: readonly string[], private readonly elements: readonly string[]) {
     this.methods = methods.filter((m): m is LiveMethod => m === 'roi' || m === 'fit');
-  }
-
-  /** Methods configured that this maker cannot produce (reported once at start). */
-  static unsupported(methods: readonly string[]): string[] {
-    return methods.filter((m) => m !== 'roi' && m !== 'fit');
   }
 
   private prepare(cube: Cube): void {
