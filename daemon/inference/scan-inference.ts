@@ -25,6 +25,8 @@ export interface ScanModelMaps {
   final: boolean;
   /** Sum over pixels of the counts each pixel's current model values were inferred from. */
   eventsInferred: number;
+  /** Pixels whose values come from their own spectrum (not a 2x2 or 4x4 block), of width x height. */
+  pixelsFullResolution: number;
 }
 
 interface ScanEngine {
@@ -128,9 +130,11 @@ export class ScanInference {
     const inferred = entry.cube.inferredTotals;
     let eventsInferred = 0;
     for (let p = 0; p < inferred.length; p++) eventsInferred += inferred[p]!;
+    let pixelsFullResolution = 0;
+    for (const l of all.levels) if (l === 1) pixelsFullResolution++;
     const c = engine.card;
     return {
-      scanId, final: entry.final, eventsInferred,
+      scanId, final: entry.final, eventsInferred, pixelsFullResolution,
       model: { name: c.name, version: c.version, architecture: c.architecture, presenceThreshold: c.presenceThreshold },
       layers: [layer('model', all.model), layer('presence', all.presence)],
     };

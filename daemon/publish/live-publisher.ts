@@ -170,7 +170,7 @@ export class LivePublisher {
         entries.push({ method: layer.method, element, topic: this.bridge.topic(topic), sequence: seq, width: layer.width, height: layer.height, max, sum, updatedAt: new Date(now).toISOString(), model: name, modelVersion: version });
       }
     }
-    return { ...m.model, final: m.final, eventsInferred: m.eventsInferred };
+    return { ...m.model, final: m.final, eventsInferred: m.eventsInferred, pixelsFullResolution: m.pixelsFullResolution };
   }
 }
 
