@@ -20,10 +20,16 @@ export class TransportUrlError extends Error {
   }
 }
 
+/** `usb://0x1234:0x5678` (the spelling operators write) is not a valid URL: ':0x5678' is no port. Rewritten
+ *  to `usb:0x1234:0x5678`, which the usb transport parses. Other URLs pass unchanged. */
+export function normalizeUsbUrl(s: string): string {
+  return s.replace(/^usb:\/\/(0x[0-9a-f]{1,4}|[0-9a-f]{4}):(0x[0-9a-f]{1,4}|[0-9a-f]{4})(?=[/?#]|$)/i, 'usb:$1:$2');
+}
+
 export function openTransport(urlString: string): Transport {
   let url: URL;
   try {
-    url = new URL(urlString);
+    url = new URL(normalizeUsbUrl(urlString));
   } catch {
     throw new TransportUrlError(urlString, 'not a URL (expected e.g. tcp://host:port, udp://:48350, file:///path/x.gemx)');
   }

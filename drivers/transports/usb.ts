@@ -5,7 +5,7 @@
 //
 // URL forms: usb:VID:PID, usb:///VID:PID, usb://?vendorId=VID&productId=PID (ids hex, 0x optional).
 // `usb://0x1234:0x5678` is not a valid WHATWG URL (":0x5678" is not a port), so openTransport cannot parse
-// it; normalizeUsbUrl() rewrites it to usb:0x1234:0x5678 for callers that accept operator input.
+// it; openTransport() rewrites it to usb:0x1234:0x5678 (normalizeUsbUrl) before parsing.
 import { Observable } from 'rxjs';
 import { registerTransport } from '../open-transport.js';
 import type { Transport } from '../transport.js';
@@ -27,9 +27,7 @@ export interface UsbTarget {
 }
 
 /** usb://0x1234:0x5678?... -> usb:0x1234:0x5678?... (anything else unchanged). */
-export function normalizeUsbUrl(s: string): string {
-  return s.replace(/^usb:\/\/(0x[0-9a-f]{1,4}|[0-9a-f]{4}):(0x[0-9a-f]{1,4}|[0-9a-f]{4})(?=[/?#]|$)/i, 'usb:$1:$2');
-}
+export { normalizeUsbUrl } from '../open-transport.js';
 
 export function parseUsbTarget(url: URL): UsbTarget {
   const ids = decodeURIComponent(url.pathname).replace(/^\/+/, '').replace(/\/+$/, '');

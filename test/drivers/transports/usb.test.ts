@@ -112,3 +112,14 @@ describe('transports: usb (fake device)', () => {
     assert.throws(() => openTransport('usb:0x12345:0x5678'), /vendor id/);
   });
 });
+
+describe('usb URL spelling through openTransport', () => {
+  it('accepts usb://VID:PID as written in the README and config', async () => {
+    const { openTransport } = await import('../../../drivers/open-transport.js');
+    await import('../../../drivers/transports/index.js');
+    // No device is attached here: the transport must be created (URL accepted), not fail on the URL.
+    const t = openTransport('usb://0x1234:0x5678?interface=0&endpoint=0x81');
+    assert.equal(t.status().url.startsWith('usb:'), true);
+    await t.close();
+  });
+});
