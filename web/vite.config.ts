@@ -7,6 +7,10 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
   logLevel: 'warn',
+  // `npx vite --config web/vite.config.ts` (development): the daemon's documents come from a running daemon.
+  server: {
+    proxy: { '/config.json': 'http://127.0.0.1:8080', '/api': 'http://127.0.0.1:8080' },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

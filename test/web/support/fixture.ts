@@ -38,6 +38,7 @@ export interface DashboardOptions {
   rate?: number;
   elements?: string[];
   cadenceSeconds?: number;
+  methods?: Array<'roi' | 'fit' | 'model'>;
 }
 
 export function dashboardConfig(o: DashboardOptions): GemxrfConfig {
@@ -46,7 +47,7 @@ export function dashboardConfig(o: DashboardOptions): GemxrfConfig {
     detector: { width: o.width ?? 32, height: o.height ?? 32 },
     mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0 } },
     storage: { dataDir: o.dataDir, checkpointSeconds: 2, flushSeconds: 0.5 },
-    maps: { methods: ['roi', 'fit'], elements: o.elements ?? ['Cr', 'Cu', 'Pb'], cadenceSeconds: o.cadenceSeconds ?? 0.5 },
+    maps: { methods: o.methods ?? ['roi', 'fit'], elements: o.elements ?? ['Cr', 'Cu', 'Pb'], cadenceSeconds: o.cadenceSeconds ?? 0.5 },
     simulator: { enabled: true, rate: o.rate ?? 20_000, listen: '127.0.0.1:0' },
     http: { enabled: true, host: '127.0.0.1', port: 0, webRoot: o.webRoot },
     log: { level: 'error' },
