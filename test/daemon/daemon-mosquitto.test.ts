@@ -29,7 +29,9 @@ describe('daemon with a real mosquitto (MQTT 5)', function () {
     const dir = tempDir('gemxrf-mosq-');
     broker = new Mosquitto(bin!, await freePort(), dir);
     await broker.start();
-    daemon = await startDaemon(testConfig(dir, { mqtt: { url: broker.url, protocolVersion: 5 } }), silentLogger);
+    // With the model method too: its frames' MQTT 5 user properties name the model.
+    const maps = { methods: ['roi', 'fit', 'model'], elements: ['Cr', 'Cu', 'Pb'], cadenceSeconds: 0.5 };
+    daemon = await startDaemon(testConfig(dir, { mqtt: { url: broker.url, protocolVersion: 5 }, maps }), silentLogger);
     client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 500 });
   });
 
@@ -76,6 +78,24 @@ describe('daemon with a real mosquitto (MQTT 5)', function () {
     assert.equal(f.props?.['dtype'], 'float32-le');
     assert.ok(f.expiry !== undefined && f.expiry > 0);
     assert.equal(decodeMapFrame(f.payload).scanId, r.id);
+  });
+
+  it('names the model and its version in the model and presence frames\' user properties', async () => {
+    const props = (method: string) =>
+      new Promise<Record<string, string | string[]> | undefined>((resolve) => {
+        client.on('message', (topic, _payload, packet) => {
+          if (topic === `${base}/live/maps/${method}/Cu`) resolve(packet.properties?.userProperties);
+        });
+      });
+    const model = props('model');
+    const presence = props('presence');
+    await client.subscribeAsync(`${base}/live/maps/#`);
+    for (const [method, p] of [['model', await model], ['presence', await presence]] as const) {
+      assert.equal(p?.['method'], method);
+      assert.equal(p?.['model'], 'lt-vit');
+      assert.equal(p?.['modelVersion'], '1');
+      assert.equal(p?.['shape'], '32,32');
+    }
   });
 
   it('survives a broker restart on the same port and republishes its retained state', async () => {
