@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { Daemon } from '../../daemon/daemon.js';
-import { decodeMapFrame, type MapFrame } from '../../daemon/mqtt/map-frame.js';
+import { decodeMapFrame, encodeMapFrame, type MapFrame } from '../../daemon/mqtt/map-frame.js';
 import { paintMap, valueRange } from '../../web/src/colormap.js';
 import { buildPage, chromiumPath, launchChromium, removeDir, startDashboardDaemon, tempDataDir } from './support/fixture.js';
 
@@ -241,6 +241,36 @@ describe('dashboard page (headless Chromium)', function () {
     const orange = await canvasSummary(page, '#spectrum-canvas', [0xe8, 0x59, 0x0c], 8);
     assert.ok(orange.matches > 50, `pixel spectrum drawn (${orange.matches} orange pixels)`);
     assert.equal(await page.isVisible('.map-frame .pixel-marker'), true);
+  });
+
+  it('shows model and presence maps when they are published, and their values in the pixel table', async () => {
+    // Stand in for the inference worker: retained model/presence frames with known values on the same broker.
+    const values: Record<string, [number, number]> = { Cr: [0.25, 0.9], Cu: [0.125, 0.5], Pb: [0.5, 0.1] };
+    for (const [el, [fraction, presence]] of Object.entries(values)) {
+      for (const [method, v] of [['model', fraction], ['presence', presence]] as const) {
+        const data = new Float32Array(32 * 32).fill(v);
+        data[0] = 0; // one different pixel, so the map is not a single value
+        const frame = encodeMapFrame({ element: el, method, scanId, width: 32, height: 32, sequence: 1, timestampMs: Date.now(), data });
+        await sub.publishAsync(`gemxrf/web-test/live/maps/${method}/${el}`, frame, { retain: true });
+      }
+    }
+    await page.waitForFunction(() => document.querySelectorAll('#method-tabs button').length === 4, null, { timeout: 10_000 });
+    assert.deepEqual(await page.$$eval('#method-tabs button', (b) => b.map((x) => x.textContent)), ['roi', 'fit', 'model', 'presence']);
+    await page.click('#method-tabs button[data-method="presence"]');
+    await page.waitForFunction(() => document.querySelector('#map-canvas').dataset.method === 'presence', null, { timeout: 10_000 });
+    const drawn = await readCanvas(page, '#map-canvas');
+    const f = new Float32Array(32 * 32).fill(0.1);
+    f[0] = 0;
+    const expected = new Uint8ClampedArray(32 * 32 * 4);
+    paintMap(f, f.length, { min: 0, max: 1, log: false }, expected); // presence: fixed 0..1 scale
+    assert.equal(drawn.element, 'Pb');
+    assert.deepEqual(drawn.pixels, Array.from(expected));
+    // The pixel table takes the model's columns from these frames.
+    await page.click('#map-canvas', { position: { x: 154.7, y: 154.7 } });
+    await page.waitForFunction(() => document.querySelector('#pixel-table tbody tr[data-element="Cr"] td:nth-child(6)').textContent === '25.0 %', null, { timeout: 10_000 });
+    const rows = await page.$$eval('#pixel-table tbody tr', (trs) => trs.map((tr) => Array.from((tr as unknown as { children: ArrayLike<{ textContent: string | null }> }).children, (td) => td.textContent ?? '')));
+    assert.deepEqual(rows.map((r) => [r[0], r[5], r[6]]), [['Cr', '25.0 %', '90.0 %'], ['Cu', '12.5 %', '50.0 %'], ['Pb', '50.0 %', '10.0 %']]);
+    await page.click('#method-tabs button[data-method="roi"]');
   });
 
   it('stops the scan and offers its files for download', async () => {

@@ -213,12 +213,15 @@ export class MapsPanel {
       const f = this.frames.get(`${this.method}/${key}`);
       if (!f) continue;
       const cell = this.cells.get(key);
+      // Presence is a probability: a fixed 0..1 scale, so 0.3 never looks like certainty.
+      const scale = f.method === 'presence' ? { min: 0, max: 1, log: false } : undefined;
+      const opts = scale ? { log, scale } : { log };
       if (cell) {
-        const d = cell.map.draw(f.data, f.width, f.height, { log });
+        const d = cell.map.draw(f.data, f.width, f.height, opts);
         setText(cell.value, formatValue(d.scale.max));
       }
       if (key === this.element) {
-        const d = this.main.draw(f.data, f.width, f.height, { log });
+        const d = this.main.draw(f.data, f.width, f.height, opts);
         this.mainBar.update(d.scale);
         const c = this.main.canvas;
         setData(c, 'method', f.method);
