@@ -9,7 +9,7 @@ import { buildPage, launchChromium, removeDir, startDashboardDaemon, tempDataDir
 const out = process.argv[2] ?? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const webRoot = await buildPage();
 const dataDir = tempDataDir();
-const daemon = await startDashboardDaemon({ dataDir, webRoot, width: 100, height: 100, rate: 100_000, elements: ['Ca', 'Cr', 'Fe', 'Cu', 'Zn', 'Hg', 'Pb'], cadenceSeconds: 1 });
+const daemon = await startDashboardDaemon({ dataDir, webRoot, width: 100, height: 100, rate: 100_000, elements: ['Ca', 'Cr', 'Fe', 'Cu', 'Zn', 'Hg', 'Pb'], cadenceSeconds: 1, methods: ['roi', 'fit', 'model'] });
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1060 } });
