@@ -21,6 +21,8 @@ export function testConfig(dataDir: string, extra: Record<string, unknown> = {})
     maps: { methods: ['roi', 'fit'], elements: ['Cr', 'Cu', 'Pb'], cadenceSeconds: 0.5 },
     simulator: { enabled: true, rate: 20_000, listen: '127.0.0.1:0' },
     log: { level: 'error' },
+    // Tests that need the page turn it on; the others must not compete for port 8080.
+    http: { enabled: false },
     ...extra,
   });
 }
