@@ -22,6 +22,7 @@ import { Calibration } from './calibration/calibration.js';
 import type { Cube } from './cube/cube.js';
 import { fillCube } from './cube/fill-cube.js';
 import { EventFormer } from './formation/event-former.js';
+import { FrameEvents } from './frame-events.js';
 import { sampleStats, StatsSampler, type CounterSource, type StatsSample } from './stats/stats.js';
 
 export type WireFormat = 'gemx' | 'gemroc';
@@ -108,28 +109,28 @@ function chooseFormat(url: URL | null, explicit: WireFormat | undefined): { form
 
 /**
  * Events from the decoded items: EventBatches pass through, HitBatches go through event formation,
- * status/end/datagram items go to `onOther`. The former is flushed when the source completes.
+ * status/end/datagram items go to `onOther`. The former is flushed when the source completes. The item ->
+ * batch step is FrameEvents, the same one the daemon's FrameSink, crash recovery and the offline CLI use.
  */
 export function eventsFromItems(former: EventFormer, onOther: (item: Exclude<GemxItem, EventBatch | { kind: 'hits' }>) => void): OperatorFunction<GemxItem, EventBatch> {
   return (source) =>
-    new Observable<EventBatch>((sub) =>
-      source.subscribe({
+    new Observable<EventBatch>((sub) => {
+      const events = new FrameEvents(former);
+      return source.subscribe({
         next: (item) => {
-          if (item.kind === 'events') {
-            if (item.n > 0) sub.next(item);
-          } else if (item.kind === 'hits') {
-            const ev = former.push(item);
+          const ev = events.accept(item);
+          if (ev) {
             if (ev.n > 0) sub.next(ev);
-          } else onOther(item);
+          } else if (item.kind !== 'events' && item.kind !== 'hits') onOther(item);
         },
         error: (e: unknown) => sub.error(e),
         complete: () => {
-          const ev = former.flush();
-          if (ev.n > 0) sub.next(ev);
+          const ev = events.flush();
+          if (ev) sub.next(ev);
           sub.complete();
         },
-      }),
-    );
+      });
+    });
 }
 
 export function assemblePipeline(opts: AssembleOptions): AssembledPipeline {

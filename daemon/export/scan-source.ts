@@ -8,9 +8,9 @@ import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { Cube } from '../../pipelines/cube/cube.js';
 import { restoreSnapshotInto } from '../../pipelines/cube/snapshot.js';
+import { FrameSink } from '../../pipelines/frame-sink.js';
 import { cubeFromRecording, recordingConfig } from '../../pipelines/maps/recording-cube.js';
 import { CHECKPOINT_FILE, RAW_FILE } from '../scan/acquisition.js';
-import { FrameSink } from '../scan/frame-sink.js';
 import { ScanDb, type ScanRecord } from '../storage/db.js';
 import { scanDir } from '../storage/scan-names.js';
 

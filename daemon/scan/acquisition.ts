@@ -9,7 +9,7 @@ import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import { RecordingWriter } from '../../drivers/file/recording-writer.js';
 import { Cube } from '../../pipelines/cube/cube.js';
 import { saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
-import { FrameSink } from './frame-sink.js';
+import { FrameSink } from '../../pipelines/frame-sink.js';
 
 export const RAW_FILE = 'raw.gemx';
 export const CHECKPOINT_FILE = 'cube.ckpt';

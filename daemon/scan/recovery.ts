@@ -9,11 +9,11 @@ import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { Cube } from '../../pipelines/cube/cube.js';
 import { restoreSnapshotInto, saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
+import { FrameSink } from '../../pipelines/frame-sink.js';
 import type { Logger } from '../log.js';
 import type { ScanDb, ScanRecord, ScanTotals } from '../storage/db.js';
 import { scanDir } from '../storage/scan-names.js';
 import { CHECKPOINT_FILE, RAW_FILE } from './acquisition.js';
-import { FrameSink } from './frame-sink.js';
 
 export interface RecoveredScan {
   id: string;

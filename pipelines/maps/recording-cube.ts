@@ -1,13 +1,14 @@
 // Offline input for `gemxrf maps` and `gemxrf calibrate`: the formed events of a .gemx recording, and a
 // cube built from them. A plain loop over the recording (no RxJS, no transport): reading a file as fast
-// as possible needs neither. EVENTS frames are used as they are; HITS frames go through the same event
-// formation as the live pipeline. Damaged bytes are skipped and counted by the decoder.
+// as possible needs neither. Items become event batches through FrameEvents, the same path as the live
+// pipeline (EVENTS frames as they are, HITS frames through event formation), so a cube built here is filled
+// by exactly the steps the live scan took. Damaged bytes are skipped and counted by the decoder.
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import type { GemxCounters } from '../../drivers/codecs/gemx-decode.js';
-import type { EventBatch, HitBatch } from '../../drivers/batches.js';
+import type { EventBatch } from '../../drivers/batches.js';
 import { configSchema, type GemxrfConfig } from '../../config/schema.js';
-import { EventFormer } from '../formation/event-former.js';
+import { FrameEvents } from '../frame-events.js';
 import { Calibration } from '../calibration/calibration.js';
 import { Cube } from '../cube/cube.js';
 
@@ -47,7 +48,7 @@ export function forEachRecordedEvent(
     const cfg = recordingConfig(reader, config);
     onConfig?.(cfg);
     const size = reader.fileSize;
-    let former: EventFormer | null = null;
+    const events = new FrameEvents(cfg);
     const result: RecordingEventsResult = { config: cfg, counters: null, events: 0, eventFrames: 0, hitFrames: 0 };
     const frames = reader.frames();
     let lastReport = 0;
@@ -58,29 +59,18 @@ export function forEachRecordedEvent(
         break;
       }
       const f = r.value;
-      const item = f.item;
       if (onProgress && f.offset - lastReport > 4 << 20) {
         lastReport = f.offset;
         onProgress(f.offset, size);
       }
-      if (!item) continue;
-      if (item.kind === 'events') {
-        result.eventFrames++;
-        result.events += item.n;
-        onBatch(item);
-      } else if (item.kind === 'hits') {
-        result.hitFrames++;
-        former ??= new EventFormer(cfg.formation, cfg.detector);
-        const ev = former.push(item as HitBatch);
-        result.events += ev.n;
-        if (ev.n > 0) onBatch(ev);
-      }
+      const ev = events.accept(f.item);
+      if (ev) onBatch(ev);
     }
-    if (former) {
-      const ev = former.flush();
-      result.events += ev.n;
-      if (ev.n > 0) onBatch(ev);
-    }
+    const ev = events.flush();
+    if (ev) onBatch(ev);
+    result.events = events.eventsOut;
+    result.eventFrames = events.eventFrames;
+    result.hitFrames = events.hitFrames;
     onProgress?.(size, size);
     return result;
   } finally {

@@ -14,7 +14,7 @@ import { Cube } from '../../../pipelines/cube/cube.js';
 import { saveSnapshot } from '../../../pipelines/cube/snapshot.js';
 import { cubeFromRecording } from '../../../pipelines/maps/recording-cube.js';
 import { CHECKPOINT_FILE, RAW_FILE } from '../../../daemon/scan/acquisition.js';
-import { FrameSink } from '../../../daemon/scan/frame-sink.js';
+import { FrameSink } from '../../../pipelines/frame-sink.js';
 import { EventGenerator } from '../../../simulator/generators/events.js';
 import { parseFormats } from '../../../daemon/cli/commands/export.js';
 import { runCli } from '../../support/cli.js';

@@ -1,0 +1,96 @@
+// From decoded gemx items to the event batches to histogram: the one place that says what an item does.
+// EVENTS items pass through unchanged; HITS items go through event formation (an EventFormer made from
+// config.formation / config.detector on the first HITS item); STATUS and END items are counted; at end of
+// stream flush() releases the clusters still waiting for their partner plane.
+//
+// Why one class: the ARCHITECTURE's "one model, one path" rule. The live scan (FrameSink, assemblePipeline),
+// crash recovery, exports and the offline CLI (`gemxrf maps` / `calibrate`) all use it, so a cube rebuilt
+// from a recording (or from a checkpoint plus the recording's tail) is filled by exactly the steps the live
+// scan took. A second copy of this switch would drift (a formation setting, an empty batch, a late flush)
+// and the rebuilt cube would silently differ from the live one.
+import type { GemxrfConfig } from '../config/schema.js';
+import type { EventBatch } from '../drivers/batches.js';
+import type { GemxItem } from '../drivers/codecs/gemx-decode.js';
+import { EventFormer } from './formation/event-former.js';
+
+/** What event formation needs from the configuration. */
+export type FrameEventsConfig = Pick<GemxrfConfig, 'formation' | 'detector'>;
+
+export class FrameEvents {
+  /** EVENTS items seen (empty ones included). */
+  eventFrames = 0;
+  /** HITS items seen. */
+  hitFrames = 0;
+  /** STATUS items seen. */
+  statusFrames = 0;
+  /** END items seen. */
+  endFrames = 0;
+  /** Events handed out: EVENTS items' events plus formed events (flush included). */
+  eventsOut = 0;
+
+  private former: EventFormer | null;
+  private readonly makeFormer: () => EventFormer;
+
+  /**
+   * From the configuration: the former is created on the first HITS item, so an events-level stream never
+   * holds one (and formsEvents stays false). Or around an existing former (assemblePipeline owns one and
+   * exposes its counters): then formsEvents is true from the start and flush() always flushes it.
+   */
+  constructor(source: FrameEventsConfig | EventFormer) {
+    if (source instanceof EventFormer) {
+      this.former = source;
+      this.makeFormer = () => source;
+    } else {
+      this.former = null;
+      this.makeFormer = () => new EventFormer(source.formation, source.detector);
+    }
+  }
+
+  /** True once an event former exists: clusters may be pending that only flush() releases (and that a
+   *  checkpoint cannot hold). */
+  get formsEvents(): boolean {
+    return this.former !== null;
+  }
+
+  get endSeen(): boolean {
+    return this.endFrames > 0;
+  }
+
+  /**
+   * The event batch this item contributes, or null. An EVENTS item is returned as it is, even when empty
+   * (callers that skip empty batches check n); formed events are returned only when there are some. A formed
+   * batch is only valid until the next accept() or flush().
+   */
+  accept(item: GemxItem | null): EventBatch | null {
+    if (!item) return null;
+    switch (item.kind) {
+      case 'events':
+        this.eventFrames++;
+        this.eventsOut += item.n;
+        return item;
+      case 'hits': {
+        this.hitFrames++;
+        this.former ??= this.makeFormer();
+        return this.formed(this.former.push(item));
+      }
+      case 'status':
+        this.statusFrames++;
+        return null;
+      case 'end':
+        this.endFrames++;
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /** End of stream: the clusters still waiting in event formation, as events (or null when none). */
+  flush(): EventBatch | null {
+    return this.former ? this.formed(this.former.flush()) : null;
+  }
+
+  private formed(ev: EventBatch): EventBatch | null {
+    this.eventsOut += ev.n;
+    return ev.n > 0 ? ev : null;
+  }
+}
