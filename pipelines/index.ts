@@ -8,3 +8,5 @@ export { EventFormer, type FormationCounters, type FormationDetector, type Event
 export { formEvents, formEventsWith } from './formation/form-events.js';
 export { StatsSampler, sampleStats, type CounterSource, type StatsSample, type StageSample } from './stats/stats.js';
 export { assemblePipeline, eventsFromItems, type AssembleOptions, type AssembledPipeline, type PipelineCounters, type PipelineSummary, type WireFormat } from './assemble.js';
+export { FrameEvents, type FrameEventsConfig } from './frame-events.js';
+export { FrameSink } from './frame-sink.js';
