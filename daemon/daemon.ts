@@ -6,8 +6,9 @@ import { resolve } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { GemxrfConfig } from '../config/index.js';
 import { openTransport } from '../drivers/open-transport.js';
-import type { Transport } from '../drivers/transport.js';
+import type { Transport, TransportStatus } from '../drivers/transport.js';
 import { withReconnectParams } from '../drivers/transports/index.js';
+import type { UdpStreamCounters } from '../drivers/transports/udp.js';
 import '../drivers/file/file-transport.js';
 import { startEmulator, type RunningEmulator } from '../simulator/emulators/index.js';
 import { registerModelRequests } from './inference/model-requests.js';
@@ -55,6 +56,32 @@ export function prepareDataDir(dir: string): string {
   return abs;
 }
 
+/** Waits (bounded) until a udp transport's socket is bound; its port, or the bind error. */
+async function boundUdpPort(transport: Transport, timeoutMs = 5000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const st = transport.status();
+    if (st.state === 'open' && typeof st.port === 'number') return st.port;
+    if (Date.now() > end) throw new Error(`source ${transport.url}: udp socket not bound within ${timeoutMs} ms${st.error ? ` (${st.error})` : ''}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A udp link's packet accounting for state: datagrams, kernel drops, and per board its packets and the
+ *  packets missing from its counter, since the link opened (the scan's own counts are in scan.gemroc). */
+function udpLink(st: TransportStatus): Record<string, unknown> {
+  if (!Array.isArray(st.streams)) return {};
+  const streams = st.streams as UdpStreamCounters[];
+  return {
+    bind: st.bind,
+    datagrams: st.datagrams,
+    notGemroc: st.notGemroc,
+    packetsLost: st.packetsLost,
+    ...(st.kernelDrops !== undefined ? { kernelDrops: st.kernelDrops } : {}),
+    boards: streams.map((b) => ({ board: b.board ?? null, sender: b.sender, packets: b.packets, lost: b.sequence?.framesLost ?? 0, duplicates: b.sequence?.duplicates ?? 0, reordered: b.sequence?.reordered ?? 0 })),
+  };
+}
+
 function redact(config: GemxrfConfig): unknown {
   const c = structuredClone(config);
   if (c.mqtt.password) c.mqtt.password = '***';
@@ -90,12 +117,17 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       ca: config.mqtt.ca, cert: config.mqtt.cert, key: config.mqtt.key, log: (lv, msg) => log.log(lv, msg),
     });
 
-    // The simulated detector, reached through its transport like real hardware.
+    // The simulated detector, reached through its transport like real hardware. Over udp the daemon is the
+    // receiver: its source binds simulator.listen (port 0: any free port) and the emulator sends there, so
+    // the emulator starts once the link is open (below).
     let emulator: RunningEmulator | null = null;
     let sourceUrl = config.source.url;
-    if (config.simulator.enabled) {
+    const udpSimulator = config.simulator.enabled && config.simulator.transport === 'udp';
+    if (udpSimulator) {
+      if (config.simulator.level !== 'hits') throw new Error('simulator.transport udp sends gemroc-udp packets, which carry strip hits: set simulator.level to hits');
+      sourceUrl = `udp://${config.simulator.listen}?format=gemroc`;
+    } else if (config.simulator.enabled) {
       const s = config.simulator;
-      if (s.transport === 'udp') throw new Error('simulator.transport udp (gemroc-udp) is not supported by the daemon yet: use tcp or serial');
       emulator = await startEmulator({
         transport: s.transport, level: s.level, rate: s.rate, phantom: s.phantom, seed: s.seed, listen: s.listen,
         width: config.detector.width, height: config.detector.height, stripsPerPlane: config.detector.stripsPerPlane,
@@ -105,7 +137,10 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       cleanups.push(async () => void (await emulator!.stop()));
       sourceUrl = emulator.address;
     }
-    if (sourceUrl.startsWith('udp:')) throw new Error(`source ${sourceUrl}: gemroc-udp sources are not supported by the daemon yet (use a gemx link: tcp, serial, usb, file)`);
+    if (sourceUrl.startsWith('udp:')) {
+      const format = new URL(sourceUrl).searchParams.get('format') ?? 'gemroc';
+      if (format !== 'gemroc') throw new Error(`source ${sourceUrl}: the daemon reads udp sources as gemroc-udp packets (format=gemroc), got format=${format}`);
+    }
 
     const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
     const maker = new MapMaker(config.maps.methods, config.maps.elements);
@@ -137,6 +172,26 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       sub.unsubscribe();
       await transport.close();
     });
+    if (sourceUrl.startsWith('udp:') && (udpSimulator || new URL(sourceUrl).port === '0')) {
+      // Port 0 (any free port): the socket is bound once the link is open, and state shows the port it got.
+      const port = await boundUdpPort(transport);
+      const u = new URL(sourceUrl);
+      u.port = String(port);
+      sourceUrl = u.toString();
+    }
+    if (udpSimulator) {
+      // The emulator sends to the port the daemon's socket got.
+      const host = config.simulator.listen.slice(0, config.simulator.listen.lastIndexOf(':'));
+      const port = Number(new URL(sourceUrl).port);
+      const s = config.simulator;
+      emulator = await startEmulator({
+        transport: 'udp', level: 'hits', rate: s.rate, phantom: s.phantom, seed: s.seed,
+        target: `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, channelMap: config.detector.channelMap,
+        width: config.detector.width, height: config.detector.height, stripsPerPlane: config.detector.stripsPerPlane,
+        thread: true,
+      });
+      cleanups.push(async () => void (await emulator!.stop()));
+    }
 
     const startedMs = Date.now();
     let last = { t: Date.now(), events: 0, bytes: 0, scan: '' };
@@ -155,7 +210,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     };
     const link = () => {
       const st = transport.status();
-      return { url: sourceUrl, state: linkEnded ? 'closed' : st.state, error: st.error ?? linkEnded ?? null, bytesIn: st.bytesIn, reconnects: st.reconnects };
+      return { url: sourceUrl, state: linkEnded ? 'closed' : st.state, error: st.error ?? linkEnded ?? null, bytesIn: st.bytesIn, reconnects: st.reconnects, ...udpLink(st) };
     };
     const state = (): Record<string, unknown> => ({
       instrument: config.instrument.id,
@@ -165,7 +220,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       error: manager.lastError,
       link: link(),
       rates: sampleRates(),
-      simulator: emulator ? { phantom: config.simulator.phantom, rate: config.simulator.rate } : null,
+      simulator: emulator ? { phantom: config.simulator.phantom, rate: config.simulator.rate, transport: config.simulator.transport, level: config.simulator.level } : null,
       updatedAt: new Date().toISOString(),
     });
     const publisher = new LivePublisher(

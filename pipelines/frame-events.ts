@@ -1,7 +1,9 @@
 // From decoded gemx items to the event batches to histogram: the one place that says what an item does.
 // EVENTS items pass through unchanged; HITS items go through event formation (an EventFormer made from
-// config.formation / config.detector on the first HITS item); STATUS and END items are counted; at end of
-// stream flush() releases the clusters still waiting for their partner plane.
+// config.formation / config.detector on the first HITS item); DATAGRAM items (a gemroc-udp recording's
+// wrapped packets) are decoded by a GemrocDecoder (config.detector.channelMap, made on the first datagram)
+// into strip hits that take the HITS path; STATUS and END items are counted; at end of stream flush()
+// releases the clusters still waiting for their partner plane.
 //
 // Why one class: the ARCHITECTURE's "one model, one path" rule. The live scan (FrameSink, assemblePipeline),
 // crash recovery, exports and the offline CLI (`gemxrf maps` / `calibrate`) all use it, so a cube rebuilt
@@ -11,6 +13,8 @@
 import type { GemxrfConfig } from '../config/schema.js';
 import type { EventBatch } from '../drivers/batches.js';
 import type { GemxItem } from '../drivers/codecs/gemx-decode.js';
+import { GemrocDecoder, type GemrocCounters } from '../drivers/codecs/gemroc-decode.js';
+import type { ChannelMapEntry } from '../config/schema.js';
 import { EventFormer } from './formation/event-former.js';
 
 /** What event formation needs from the configuration. */
@@ -25,25 +29,37 @@ export class FrameEvents {
   statusFrames = 0;
   /** END items seen. */
   endFrames = 0;
+  /** DATAGRAM items seen (gemroc-udp packets; their hits count in the gemroc counters). */
+  datagramFrames = 0;
   /** Events handed out: EVENTS items' events plus formed events (flush included). */
   eventsOut = 0;
 
   private former: EventFormer | null;
   private readonly makeFormer: () => EventFormer;
+  private gemrocDecoder: GemrocDecoder | null = null;
+  private readonly channelMap: readonly ChannelMapEntry[] | null;
 
   /**
    * From the configuration: the former is created on the first HITS item, so an events-level stream never
    * holds one (and formsEvents stays false). Or around an existing former (assemblePipeline owns one and
-   * exposes its counters): then formsEvents is true from the start and flush() always flushes it.
+   * exposes its counters): then formsEvents is true from the start and flush() always flushes it; datagram
+   * items are decoded only when opts.channelMap is given (else counted and ignored).
    */
-  constructor(source: FrameEventsConfig | EventFormer) {
+  constructor(source: FrameEventsConfig | EventFormer, opts: { channelMap?: readonly ChannelMapEntry[] } = {}) {
     if (source instanceof EventFormer) {
       this.former = source;
       this.makeFormer = () => source;
+      this.channelMap = opts.channelMap ?? null;
     } else {
       this.former = null;
       this.makeFormer = () => new EventFormer(source.formation, source.detector);
+      this.channelMap = opts.channelMap ?? source.detector.channelMap;
     }
+  }
+
+  /** The gemroc decoder's counters (per-board packets and losses), or null before the first datagram. */
+  get gemroc(): GemrocCounters | null {
+    return this.gemrocDecoder?.counters ?? null;
   }
 
   /** True once an event former exists: clusters may be pending that only flush() releases (and that a
@@ -79,6 +95,16 @@ export class FrameEvents {
       case 'end':
         this.endFrames++;
         return null;
+      case 'datagram': {
+        this.datagramFrames++;
+        if (!this.channelMap) return null;
+        this.gemrocDecoder ??= new GemrocDecoder(this.channelMap);
+        // Rejected and duplicate packets decode to null; an empty packet forms nothing.
+        const hits = this.gemrocDecoder.decode(item.payload);
+        if (!hits || hits.n === 0) return null;
+        this.former ??= this.makeFormer();
+        return this.formed(this.former.push(hits));
+      }
       default:
         return null;
     }

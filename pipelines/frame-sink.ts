@@ -4,6 +4,7 @@
 // recording's tail is filled by exactly the same steps. A pipeline stage: nothing in it is daemon-specific.
 import type { GemxrfConfig } from '../config/index.js';
 import type { DecodedFrame } from '../drivers/codecs/gemx-decode.js';
+import type { GemrocCounters } from '../drivers/codecs/gemroc-decode.js';
 import { Calibration } from './calibration/calibration.js';
 import type { Cube } from './cube/cube.js';
 import { FrameEvents } from './frame-events.js';
@@ -28,6 +29,11 @@ export class FrameSink {
 
   get statusFrames(): number {
     return this.events.statusFrames;
+  }
+
+  /** gemroc-udp streams (DATAGRAM frames): the decoder's packet accounting, per board included; else null. */
+  get gemroc(): GemrocCounters | null {
+    return this.events.gemroc;
   }
 
   get endSeen(): boolean {

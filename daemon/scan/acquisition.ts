@@ -2,11 +2,17 @@
 // recording is the source of truth), then decoded by a decoder that sees exactly the recorded bytes from the
 // recording's first data byte, so replaying raw.gemx reproduces the live cube. Checkpoints store the cube
 // with the offset of the last whole frame it contains.
+// A udp:// source (gemroc-udp) is recorded as a gemroc-udp recording: each datagram wrapped in a gemx
+// DATAGRAM frame, and that frame's bytes are what the decoder sees; FrameSink's FrameEvents decodes the
+// packet (config.detector.channelMap) into strip hits for event formation, exactly as recovery and export do
+// when they read raw.gemx back. Per-board packet accounting comes from that decoder (gemroc()).
 import { join } from 'node:path';
 import type { GemxrfConfig } from '../../config/index.js';
 import { GemxDecoder, zeroGemxCounters, type GemxCounters } from '../../drivers/codecs/gemx-decode.js';
+import { summarizeGemroc, type GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
 import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import { RecordingWriter } from '../../drivers/file/recording-writer.js';
+import { streamFormatOfUrl } from '../../drivers/stream-format.js';
 import { Cube } from '../../pipelines/cube/cube.js';
 import { saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
 import { FrameSink } from '../../pipelines/frame-sink.js';
@@ -27,14 +33,19 @@ export class Acquisition {
   private readonly decoder: GemxDecoder;
   private readonly sink: FrameSink;
   private checkpointing: Promise<CheckpointResult> | null = null;
+  /** gemroc-udp source: every chunk is one datagram. */
+  private readonly datagrams: boolean;
+  private readonly t0 = process.hrtime.bigint();
   closed = false;
 
   constructor(readonly dir: string, config: GemxrfConfig, meta: { scanId: string; name: string; source: string }) {
     this.cube = Cube.fromConfig(config);
+    const streamFormat = streamFormatOfUrl(meta.source);
+    this.datagrams = streamFormat === StreamFormat.GEMROC_UDP;
     // The config snapshot in the header makes the recording self-describing (grid, formation, calibration).
     this.writer = RecordingWriter.create(
       join(dir, RAW_FILE),
-      { instrumentId: config.instrument.id, streamFormat: StreamFormat.GEMX, meta: { config, source: meta.source, software: 'gemxrf 0.1.0', scanId: meta.scanId, name: meta.name } },
+      { instrumentId: config.instrument.id, streamFormat, meta: { config, source: meta.source, software: 'gemxrf 0.1.0', scanId: meta.scanId, name: meta.name } },
       { flushMs: config.storage.flushSeconds * 1000 },
     );
     const start = this.writer.header.headerLength;
@@ -53,8 +64,18 @@ export class Acquisition {
   /** Record, then process. Throws (with the scan's data so far intact) when the recording cannot be written. */
   push(chunk: Uint8Array): void {
     if (this.closed) return;
-    this.writer.append(chunk);
-    for (const f of this.decoder.push(chunk)) this.sink.accept(f);
+    // A datagram is wrapped in a DATAGRAM frame (time: ns since the scan started); the frame is both what
+    // is recorded and what is decoded.
+    const bytes = this.datagrams ? this.writer.datagramFrame(chunk, Number(process.hrtime.bigint() - this.t0)) : chunk;
+    this.writer.append(bytes);
+    for (const f of this.decoder.push(bytes)) this.sink.accept(f);
+  }
+
+  /** gemroc-udp scans: packets, hits and losses, per board; null for gemx streams. */
+  gemroc(): GemrocSummary | null {
+    if (!this.datagrams) return null;
+    const g = this.sink.gemroc;
+    return g ? summarizeGemroc(g) : { datagrams: 0, packets: 0, hits: 0, unmapped: 0, badPackets: 0, packetsLost: 0, duplicates: 0, reordered: 0, boards: [] };
   }
 
   /**

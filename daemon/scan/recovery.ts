@@ -1,11 +1,16 @@
 // Crash recovery: a scan still marked 'acquiring' in the database was cut off (kill -9, power loss). Its
 // cube is rebuilt from the last checkpoint plus the recording's tail, through the same FrameSink the live
 // scan used, then saved as the scan's checkpoint and the scan marked 'interrupted'. Everything recorded
-// stays as it is: the recording is only read.
+// stays as it is: the recording is only read. A gemroc-udp raw.gemx (DATAGRAM frames) goes the same way:
+// FrameSink's FrameEvents decodes each packet into hits. Limits, as for any hits-level stream: a checkpoint
+// cannot hold the clusters still waiting in event formation (nor the gemroc decoder's per-board packet
+// history, so a duplicate of a packet from before the checkpoint is not recognised in the tail), so the
+// rebuilt cube is exact only up to those.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema, type GemxrfConfig } from '../../config/index.js';
 import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
+import { summarizeGemroc } from '../../drivers/codecs/gemroc-decode.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { Cube } from '../../pipelines/cube/cube.js';
 import { restoreSnapshotInto, saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
@@ -56,15 +61,17 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
     const c = cube.counters();
     const startedMs = Date.parse(scan.startedAt);
     const durationS = Math.max(0, (Date.now() - startedMs) / 1000);
+    const g = sink.gemroc ? summarizeGemroc(sink.gemroc) : null;
     const totals: ScanTotals = {
       events: c.eventsAdded,
       eventsIn: c.eventsIn,
       bytesRecorded: size,
       framesOk: counters.framesOk,
-      framesLost: counters.framesLost,
+      framesLost: counters.framesLost + (g?.packetsLost ?? 0),
       crcErrors: counters.crcErrors,
       durationS,
       meanRate: 0,
+      ...(g ? { gemroc: g } : {}),
     };
     return { cube, info: { id: scan.id, fromCheckpoint, checkpointOffset: from, tailBytes: size - from, events: c.eventsAdded }, totals };
   } finally {

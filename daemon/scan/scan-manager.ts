@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { GemxrfConfig } from '../../config/index.js';
+import type { GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
 import type { Cube } from '../../pipelines/cube/cube.js';
 import type { Logger } from '../log.js';
 import type { ScanDb, ScanRecord, ScanTotals, StopCondition } from '../storage/db.js';
@@ -49,6 +50,8 @@ export interface ScanProgress {
   framesLost: number;
   crcErrors: number;
   checkpoints: number;
+  /** gemroc-udp sources: packets, hits and losses per board (framesLost includes packetsLost); else null. */
+  gemroc: GemrocSummary | null;
 }
 
 export class ScanManager extends EventEmitter {
@@ -150,6 +153,7 @@ export class ScanManager extends EventEmitter {
     const elapsedS = (Date.now() - cur.startedMs) / 1000;
     const d = cur.record.stopCondition.durationS;
     const c = cur.acquisition.counters;
+    const g = cur.acquisition.gemroc();
     return {
       id: cur.record.id,
       name: cur.record.name,
@@ -159,9 +163,10 @@ export class ScanManager extends EventEmitter {
       targetCounts: cur.record.stopCondition.counts ?? null,
       bytesRecorded: cur.acquisition.recordedBytes,
       framesOk: c.framesOk,
-      framesLost: c.framesLost,
+      framesLost: c.framesLost + (g?.packetsLost ?? 0),
       crcErrors: c.crcErrors,
       checkpoints: cur.checkpoints,
+      gemroc: g,
     };
   }
 
@@ -169,9 +174,11 @@ export class ScanManager extends EventEmitter {
     const durationS = (Date.now() - cur.startedMs) / 1000;
     const c = cur.acquisition.counters;
     const k = cur.acquisition.cube.counters();
+    const g = cur.acquisition.gemroc();
     return {
       events: k.eventsAdded, eventsIn: k.eventsIn, bytesRecorded: cur.acquisition.recordedBytes, framesOk: c.framesOk,
-      framesLost: c.framesLost, crcErrors: c.crcErrors, durationS, meanRate: durationS > 0 ? k.eventsAdded / durationS : 0,
+      framesLost: c.framesLost + (g?.packetsLost ?? 0), crcErrors: c.crcErrors, durationS, meanRate: durationS > 0 ? k.eventsAdded / durationS : 0,
+      ...(g ? { gemroc: g } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 // gemxrf.db: the catalogue of scans, their recordings, cube checkpoints and calibrations (better-sqlite3,
 // WAL, so readers never block the daemon). Schema changes are numbered migrations applied in order and
 // tracked with PRAGMA user_version; a database from a newer gemxrf is refused rather than misread.
+import type { GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
 import Database from 'better-sqlite3';
 
 export type ScanStatus = 'acquiring' | 'completed' | 'interrupted' | 'error';
@@ -19,6 +20,8 @@ export interface ScanTotals {
   crcErrors: number;
   durationS: number;
   meanRate: number;
+  /** gemroc-udp scans: packets, hits and losses per board (framesLost then counts the packets lost). */
+  gemroc?: GemrocSummary;
 }
 
 export interface ScanRecord {

@@ -21,10 +21,12 @@ export interface GemrocCounters extends SequenceCounters {
   overflow: number;
   /** Packets per board id. */
   packetsByBoard: number[];
+  /** Packets lost per board id (gaps in that board's own packet counter, net of late arrivals). */
+  lostByBoard: number[];
 }
 
 export function zeroGemrocCounters(): GemrocCounters {
-  return { datagrams: 0, packetsOk: 0, badLength: 0, badHitCount: 0, hits: 0, unmapped: 0, pileup: 0, overflow: 0, packetsByBoard: new Array(16).fill(0), ...zeroSequenceCounters() };
+  return { datagrams: 0, packetsOk: 0, badLength: 0, badHitCount: 0, hits: 0, unmapped: 0, pileup: 0, overflow: 0, packetsByBoard: new Array(16).fill(0), lostByBoard: new Array(16).fill(0), ...zeroSequenceCounters() };
 }
 
 export interface GemrocDecoderOptions {
@@ -85,7 +87,10 @@ export class GemrocDecoder {
     }
     c.packetsOk++;
     c.packetsByBoard[info.board]!++;
-    if (this.trackers[info.board]!.observe(info.packetNumber) === 'duplicate') return null;
+    const lostBefore = c.framesLost;
+    const verdict = this.trackers[info.board]!.observe(info.packetNumber);
+    if (c.framesLost !== lostBefore) c.lostByBoard[info.board]! += c.framesLost - lostBefore;
+    if (verdict === 'duplicate') return null;
 
     const n = info.hitCount;
     const out: HitBatch = { kind: 'hits', n: 0, plane: new Uint8Array(n), strip: new Uint16Array(n), adc: new Uint16Array(n), t: new Float64Array(n) };
@@ -126,4 +131,32 @@ export class GemrocDecoder {
     // some hits were dropped: hand out views of exactly k entries
     return { kind: 'hits', n: k, plane: out.plane.subarray(0, k), strip: out.strip.subarray(0, k), adc: out.adc.subarray(0, k), t: out.t.subarray(0, k) };
   }
+}
+
+/** What operators see of a gemroc-udp stream: totals and, per board that sent or lost packets, its packets
+ *  and the packets missing from its own counter. */
+export interface GemrocSummary {
+  datagrams: number;
+  packets: number;
+  hits: number;
+  unmapped: number;
+  /** Datagrams that are not gemroc packets (wrong length, impossible hit count). */
+  badPackets: number;
+  packetsLost: number;
+  duplicates: number;
+  reordered: number;
+  boards: Array<{ board: number; packets: number; lost: number }>;
+}
+
+export function summarizeGemroc(c: GemrocCounters): GemrocSummary {
+  const boards: GemrocSummary['boards'] = [];
+  for (let b = 0; b < c.packetsByBoard.length; b++) {
+    const packets = c.packetsByBoard[b] ?? 0;
+    const lost = c.lostByBoard[b] ?? 0;
+    if (packets > 0 || lost > 0) boards.push({ board: b, packets, lost });
+  }
+  return {
+    datagrams: c.datagrams, packets: c.packetsOk, hits: c.hits, unmapped: c.unmapped, badPackets: c.badLength + c.badHitCount,
+    packetsLost: c.framesLost, duplicates: c.duplicates, reordered: c.reordered, boards,
+  };
 }

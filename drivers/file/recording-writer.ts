@@ -93,9 +93,15 @@ export class RecordingWriter {
 
   /** For datagram streams (gemroc-udp): wraps one datagram in a gemx DATAGRAM frame, keeping its boundary. */
   appendDatagram(datagram: Uint8Array, timeNs: number, tag = 0): number {
+    return this.append(this.datagramFrame(datagram, timeNs, tag));
+  }
+
+  /** The DATAGRAM frame appendDatagram would write (numbered in this recording's sequence), for a caller that
+   *  appends it itself and also hands the same bytes to a decoder (the daemon's acquisition). */
+  datagramFrame(datagram: Uint8Array, timeNs: number, tag = 0): Uint8Array {
     const frame = encodeDatagramFrame(this.datagramSeq, Math.max(0, Math.round(timeNs)), tag, datagram);
     this.datagramSeq = (this.datagramSeq + 1) % 0x1_0000_0000;
-    return this.append(frame);
+    return frame;
   }
 
   /** Writes staged bytes through to the OS now and syncs them to disk. */

@@ -1,10 +1,10 @@
 // Offline input for `gemxrf maps` and `gemxrf calibrate`: the formed events of a .gemx recording, and a
 // cube built from them. A plain loop over the recording (no RxJS, no transport): reading a file as fast
 // as possible needs neither. Items become event batches through FrameEvents, the same path as the live
-// pipeline (EVENTS frames as they are, HITS frames through event formation), so a cube built here is filled
+// pipeline (EVENTS frames as they are, HITS frames through event formation, gemroc-udp DATAGRAM frames
+// decoded into hits with the recording's channel map, then formation), so a cube built here is filled
 // by exactly the steps the live scan took. Damaged bytes are skipped and counted by the decoder.
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
-import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import type { GemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import type { EventBatch } from '../../drivers/batches.js';
 import { configSchema, type GemxrfConfig } from '../../config/schema.js';
@@ -43,8 +43,6 @@ export function forEachRecordedEvent(
 ): RecordingEventsResult {
   const reader = RecordingReader.open(path);
   try {
-    if (reader.header.streamFormat !== StreamFormat.GEMX)
-      throw new Error(`${path}: raw GEMROC UDP recordings are not supported here (replay it into the daemon instead)`);
     const cfg = recordingConfig(reader, config);
     onConfig?.(cfg);
     const size = reader.fileSize;

@@ -4,9 +4,8 @@
 import type { Command } from 'commander';
 import type { Subscription } from 'rxjs';
 import { GemxDecoder } from '../../../drivers/codecs/gemx-decode.js';
-import { StreamFormat, type StreamFormatCode } from '../../../drivers/codecs/recording-header.js';
-import { parseFileUrl } from '../../../drivers/file/file-transport.js';
-import { RecordingReader } from '../../../drivers/file/recording-reader.js';
+import { StreamFormat } from '../../../drivers/codecs/recording-header.js';
+import { streamFormatOfUrl as streamFormatOf } from '../../../drivers/stream-format.js';
 import { RecordingWriter } from '../../../drivers/file/recording-writer.js';
 import { openTransport } from '../../../drivers/open-transport.js';
 import { configFor, numberOption } from '../context.js';
@@ -18,21 +17,6 @@ interface RecordOptions {
   duration?: string;
   overwrite?: boolean;
   quiet?: boolean;
-}
-
-/** Datagram sources keep packet boundaries; a file source keeps its own recording's format. */
-function streamFormatOf(url: string): StreamFormatCode {
-  if (url.startsWith('udp:')) return StreamFormat.GEMROC_UDP;
-  if (url.startsWith('file:')) {
-    try {
-      const r = RecordingReader.open(parseFileUrl(new URL(url)).path);
-      r.close();
-      return r.header.streamFormat;
-    } catch {
-      return StreamFormat.GEMX; // the transport will report the real problem when it opens
-    }
-  }
-  return StreamFormat.GEMX;
 }
 
 export function register(program: Command): void {
