@@ -141,7 +141,9 @@ export const simulatorSchema = z.strictObject({
   /** Events per second. */
   rate: positive.max(100_000_000).default(200_000),
   level: z.enum(['events', 'hits']).default('events'),
+  /** udp: gemroc-udp packets (needs level hits); the daemon binds its udp source on `listen` and the emulator sends there. */
   transport: z.enum(['tcp', 'udp', 'serial']).default('tcp'),
+  /** tcp: where the emulator listens; udp: where the daemon's socket binds (port 0: any free port). */
   listen: hostPort.default('127.0.0.1:48300'),
   seed: int(0, 2 ** 31 - 1).default(1),
 });
