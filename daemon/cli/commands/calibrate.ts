@@ -2,7 +2,6 @@
 // (gain, offset 0) and per-pixel gain map from a scan of one known line; prints the `calibration:`
 // YAML for the configuration and writes the gain map in the format pipelines/calibration reads
 // (raw little-endian float32, or .npy when the name ends in .npy).
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DEFAULT_DETECTOR } from '../../../physics/index.js';
@@ -11,6 +10,7 @@ import { collectAdcHistograms } from '../../../pipelines/maps/adc-histograms.js'
 import { calibrateFromHistograms, parseCalibrationLine, type CalibrationLine } from '../../../pipelines/maps/line-calibration.js';
 import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
+import { readWithProgress } from '../read-progress.js';
 
 interface CalibrateOptions {
   from: string;
@@ -48,21 +48,7 @@ export function register(program: Command): void {
       }
       const out = opts.out ?? `${opts.from.replace(/\.gemx$/i, '')}.gain.f32`;
 
-      const bar = !opts.quiet && process.stderr.isTTY === true
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'reading [{bar}] {percentage}% {value}/{total} MB' }, cliProgress.Presets.shades_classic)
-        : null;
-      let hist;
-      try {
-        hist = collectAdcHistograms(opts.from, config, blockSize, (bytes, total) => {
-          if (!bar) return;
-          if (bar.getTotal() !== Math.ceil(total / 1e6)) bar.start(Math.ceil(total / 1e6), 0);
-          bar.update(Math.round(bytes / 1e6));
-        });
-      } catch (err) {
-        throw new CliError((err as Error).message);
-      } finally {
-        bar?.stop();
-      }
+      const hist = readWithProgress(opts.quiet, (onProgress) => collectAdcHistograms(opts.from, config, blockSize, onProgress));
       if (hist.read.events === 0) throw new CliError(`${opts.from}: no events in the recording`);
 
       let cal;

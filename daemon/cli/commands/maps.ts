@@ -3,7 +3,6 @@
 // elements of a method in one grid PNG, the count map and, for the fit, its reduced chi-square map.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { canonicalSymbol, DEFAULT_DETECTOR, type DetectorParams } from '../../../physics/index.js';
 import { buildMaps, cubeGrid, type BuiltMaps, type ClassicalMethod } from '../../../pipelines/maps/build.js';
@@ -12,6 +11,7 @@ import { elementMap } from '../../../pipelines/maps/types.js';
 import { renderMapGridPng, renderMapPng } from '../../render/index.js';
 import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
+import { readWithProgress } from '../read-progress.js';
 
 interface MapsOptions {
   from: string;
@@ -67,21 +67,8 @@ export function register(program: Command): void {
         escapeScale: numberOption('escape', opts.escape, { min: 0 }),
       };
 
-      const showBar = !opts.quiet && process.stderr.isTTY === true;
-      const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: 'reading [{bar}] {percentage}% {value}/{total} MB' }, cliProgress.Presets.shades_classic) : null;
-      let built;
       const t0 = performance.now();
-      try {
-        built = cubeFromRecording(opts.from, config, (bytes, total) => {
-          if (!bar) return;
-          if (bar.getTotal() !== Math.ceil(total / 1e6)) bar.start(Math.ceil(total / 1e6), 0);
-          bar.update(Math.round(bytes / 1e6));
-        });
-      } catch (err) {
-        throw new CliError((err as Error).message);
-      } finally {
-        bar?.stop();
-      }
+      const built = readWithProgress(opts.quiet, (onProgress) => cubeFromRecording(opts.from, config, onProgress));
       const readSeconds = (performance.now() - t0) / 1000;
       const { cube, read } = built;
       if (read.events === 0) throw new CliError(`${opts.from}: no events in the recording`);
