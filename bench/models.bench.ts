@@ -7,7 +7,7 @@ import { PIGMENT_ELEMENTS } from '../physics/index.js';
 import { LinearFitter } from '../pipelines/maps/fit.js';
 
 const N = 10_000; // a 100 x 100 map
-const BATCH = 1024;
+const BATCH = 512; // the inference engine's default batch (inference.batchSize); 1024 is ~10 % slower for lt-vit (cache)
 
 function best<T>(runs: number, f: () => T): { seconds: number; result: T } {
   let bestS = Infinity;

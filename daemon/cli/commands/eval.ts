@@ -67,7 +67,7 @@ async function evalModel(model: OnnxModel, set: TestSet): Promise<MethodResult> 
   const C = set.channels;
   const fractions = new Float32Array(set.n * E);
   const scores = new Float32Array(set.n * E);
-  const batch = 1024;
+  const batch = 512;
   const t0 = performance.now();
   for (let s = 0; s < set.n; s += batch) {
     const m = Math.min(batch, set.n - s);
