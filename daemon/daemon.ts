@@ -12,6 +12,7 @@ import type { UdpStreamCounters } from '../drivers/transports/udp.js';
 import '../drivers/file/file-transport.js';
 import { startEmulator, type RunningEmulator } from '../simulator/emulators/index.js';
 import { registerModelRequests } from './inference/model-requests.js';
+import { registerExportRequest } from './export/export-request.js';
 import { ScanInference } from './inference/scan-inference.js';
 import type { Logger } from './log.js';
 import { MqttBridge } from './mqtt/bridge.js';
@@ -274,6 +275,10 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       }),
     });
     registerModelRequests({ bridge, manager, inference });
+    registerExportRequest({
+      bridge, db, config, dataDir,
+      acquiringId: () => (manager.state === 'acquiring' || manager.state === 'starting' || manager.state === 'stopping' ? manager.current?.record.id ?? null : null),
+    });
     registerPixelRequest({
       bridge, elements: config.maps.elements,
       modelAt: (x, y) => (manager.lastScanId ? inference.pixelValues(manager.lastScanId, x, y) : null),
