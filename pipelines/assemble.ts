@@ -119,9 +119,10 @@ export function eventsFromItems(former: EventFormer, onOther: (item: Exclude<Gem
       return source.subscribe({
         next: (item) => {
           const ev = events.accept(item);
-          if (ev) {
-            if (ev.n > 0) sub.next(ev);
-          } else if (item.kind !== 'events' && item.kind !== 'hits') onOther(item);
+          if (ev && ev.n > 0) sub.next(ev);
+          // END also returns the events its flush released (emitted first: with stopOnEnd, onOther ends the
+          // stream); it still goes to onOther to be counted.
+          if (item.kind !== 'events' && item.kind !== 'hits' && (!ev || item.kind === 'end')) onOther(item);
         },
         error: (e: unknown) => sub.error(e),
         complete: () => {

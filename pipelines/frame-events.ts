@@ -2,8 +2,9 @@
 // EVENTS items pass through unchanged; HITS items go through event formation (an EventFormer made from
 // config.formation / config.detector on the first HITS item); DATAGRAM items (a gemroc-udp recording's
 // wrapped packets) are decoded by a GemrocDecoder (config.detector.channelMap, made on the first datagram)
-// into strip hits that take the HITS path; STATUS and END items are counted; at end of stream flush()
-// releases the clusters still waiting for their partner plane.
+// into strip hits that take the HITS path; STATUS items are counted; an END item (the sender's stream ended)
+// is counted and flushes event formation, as flush() does at the end of the stream, releasing the clusters
+// still waiting for their partner plane.
 //
 // Why one class: the ARCHITECTURE's "one model, one path" rule. The live scan (FrameSink, assemblePipeline),
 // crash recovery, exports and the offline CLI (`gemxrf maps` / `calibrate`) all use it, so a cube rebuilt
@@ -93,8 +94,11 @@ export class FrameEvents {
         this.statusFrames++;
         return null;
       case 'end':
+        // The sender's stream ended (it numbers afresh after END, and a restarted device's clock starts again
+        // near 0): release what formation holds and start it afresh, or every hit of the next stream would
+        // be older than the time already settled and dropped as late.
         this.endFrames++;
-        return null;
+        return this.former ? this.formed(this.former.flush()) : null;
       case 'datagram': {
         this.datagramFrames++;
         if (!this.channelMap) return null;

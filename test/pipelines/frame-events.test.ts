@@ -98,6 +98,24 @@ describe('pipelines/frame-events', () => {
     assert.equal(former.counters().events, 1);
   });
 
+  it('an END item ends the sender\'s stream: formation is flushed, so a restarted stream (clock from 0) is not dropped as late', () => {
+    const fe = new FrameEvents(config);
+    const formed: number[] = [];
+    const take = (ev: EventBatch | null): void => {
+      if (ev) for (let i = 0; i < ev.n; i++) formed.push(ev.t[i]!);
+    };
+    // first stream: two photons late in the device clock
+    take(fe.accept(toBatch(photon(5e9))));
+    take(fe.accept(toBatch(photon(5e9 + 100_000))));
+    take(fe.accept(end));
+    // the device restarts: a new stream whose clock starts again near 0
+    take(fe.accept(toBatch(photon(1000))));
+    take(fe.accept(toBatch(photon(100_000))));
+    take(fe.flush());
+    assert.deepEqual(formed, [5e9, 5e9 + 100_000, 1000, 100_000]);
+    assert.equal(fe.eventsOut, 4);
+  });
+
   it('counts every kind of item exactly on a crafted sequence', () => {
     const fe = new FrameEvents(config);
     const items: Array<GemxItem | null> = [
@@ -116,13 +134,14 @@ describe('pipelines/frame-events', () => {
       const ev = fe.accept(it);
       return ev && { ...ev };
     });
-    assert.deepEqual(out.map((b) => b?.n ?? null), [null, 3, null, null, 0, null, null, 1, null, null]);
+    // END flushes formation: the second photon, still waiting for its latency window, comes out with it
+    assert.deepEqual(out.map((b) => b?.n ?? null), [null, 3, null, null, 0, null, null, 1, null, 1]);
     assert.equal(fe.endSeen, true);
     assert.deepEqual(
       { eventFrames: fe.eventFrames, hitFrames: fe.hitFrames, statusFrames: fe.statusFrames, endFrames: fe.endFrames, eventsOut: fe.eventsOut },
-      { eventFrames: 2, hitFrames: 2, statusFrames: 3, endFrames: 1, eventsOut: 4 },
+      { eventFrames: 2, hitFrames: 2, statusFrames: 3, endFrames: 1, eventsOut: 5 },
     );
-    assert.equal(fe.flush()?.n, 1);
+    assert.equal(fe.flush(), null, 'nothing left after END');
     assert.equal(fe.eventsOut, 5);
   });
 });

@@ -132,12 +132,17 @@ describe('pipelines/assemble', () => {
   });
 
   it('stopOnEnd: an END frame ends the stream even if the link stays open', async () => {
-    const { frames } = scenario();
+    const { frames, expected } = scenario();
     const link = new Subject<Uint8Array>();
-    const p = assemblePipeline({ config, cube: Cube.fromConfig(config), transport: fakeTransport(link), stopOnEnd: true });
+    const cube = Cube.fromConfig(config);
+    const p = assemblePipeline({ config, cube, transport: fakeTransport(link), stopOnEnd: true });
     await new Promise((r) => setImmediate(r));
     for (const f of frames) link.next(f);
-    assert.equal((await p.done).reason, 'end-frame');
+    const summary = await p.done;
+    assert.equal(summary.reason, 'end-frame');
+    // the clusters END released from formation reach the cube before the stream ends
+    assert.deepEqual(cube.counts, expected.counts);
+    assert.equal(summary.stats.stages.pipeline!.counters.endFrames, 1);
   });
 
   it('gemroc datagrams: hits through the channel map, formation and the cube', async () => {
