@@ -12,10 +12,26 @@ interface ScanFile {
 export class Downloads {
   private readonly select = byId<HTMLSelectElement>('scan-select');
   private readonly list = byId<HTMLUListElement>('file-list');
+  private readonly exportButton = byId<HTMLButtonElement>('scan-export');
+  private readonly exportStatus = byId<HTMLParagraphElement>('export-status');
 
   constructor(private readonly link: DaemonLink) {
     this.select.addEventListener('change', () => void this.files());
     byId('scan-refresh').addEventListener('click', () => void this.refresh());
+    this.exportButton.addEventListener('click', () => void this.exportScan());
+  }
+
+  /** Asks the daemon to export the selected scan into its folder, then lists the new files. */
+  private async exportScan(): Promise<void> {
+    const id = this.select.value;
+    if (!id) return;
+    this.exportButton.disabled = true;
+    this.exportStatus.textContent = `exporting ${id}…`;
+    // An export of a large cube takes seconds to minutes (fit and model maps, HDF5): wait long enough.
+    const r = await this.link.request<{ files: string[]; bytes: number }>('scan/export', { id }, 10 * 60_000);
+    this.exportButton.disabled = false;
+    this.exportStatus.textContent = r.status === 'ok' && r.data ? `exported ${r.data.files.length} files (${formatBytes(r.data.bytes)})` : `export failed: ${r.error ?? 'unknown error'}`;
+    await this.files();
   }
 
   async refresh(prefer?: string): Promise<void> {
