@@ -288,7 +288,7 @@ describe('dashboard page (headless Chromium)', function () {
 
   it('exports the stopped scan from the page and lists the export for download', async () => {
     await page.click('#scan-export');
-    await page.waitForFunction(() => /^exported \d+ files/.test(document.querySelector('#export-status')!.textContent ?? ''), null, { timeout: 110_000 });
+    await page.waitForFunction(() => /^exported \d+ files/.test(document.querySelector('#export-status')!.textContent ?? ''), null, { timeout: 80_000 });
     await page.waitForSelector('#file-list a:text("export/cube.npy")', { timeout: 10_000 });
     assert.ok(statSync(join(dataDir, 'scans', scanId, 'export', 'cube.npy')).size > 0);
     assert.deepEqual(pageErrors, []);
