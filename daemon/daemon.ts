@@ -299,7 +299,9 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       stopping ??= (async () => {
         log.info('shutting down');
         publisher.stop();
-        if (manager.state === 'acquiring') await manager.stop('shutdown').catch((e: Error) => log.error('stopping the scan failed', { error: e.message }));
+        // Stops the running scan, or waits for a stop (or failure) already in flight, and refuses new starts:
+        // the database closes below only once the scan's row is final.
+        await manager.close();
         await inference.close();
         await publisher.publishState().catch(() => undefined);
         // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.

@@ -64,6 +64,10 @@ export class ScanManager extends EventEmitter {
   private durationTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<ScanRecord> | null = null;
+  /** A failure being wound up (fail()): the shutdown waits for it like for a stop. */
+  private failing: Promise<void> | null = null;
+  /** Set by close() when the daemon shuts down: no scan starts after that. */
+  private closed = false;
 
   constructor(private readonly config: GemxrfConfig, private readonly dataDir: string, private readonly db: ScanDb, private readonly log: Logger, private readonly sourceUrl: () => string) {
     super();
@@ -76,6 +80,7 @@ export class ScanManager extends EventEmitter {
 
   /** Validates, creates the scan folder, recording and row, and starts acquiring. Refuses while busy. */
   async start(req: StartRequest): Promise<ScanRecord> {
+    if (this.closed) throw new ScanRefused('the daemon is shutting down');
     if (this.state === 'acquiring' || this.state === 'starting' || this.state === 'stopping')
       throw new ScanRefused(`a scan is already ${this.state} (${this.current?.record.id ?? '?'}); stop it first`);
     const problem = scanNameProblem(req.name);
@@ -206,9 +211,24 @@ export class ScanManager extends EventEmitter {
       }
       const totals = this.totals(cur);
       const stoppedAt = new Date().toISOString();
-      this.db.setRecordingBytes(cur.record.id, RAW_FILE, totals.bytesRecorded);
-      this.db.finishScan(cur.record.id, { status: error ? 'error' : 'completed', stopReason: reason, stoppedAt, totals, error });
-      const record = this.db.getScan(cur.record.id)!;
+      let record: ScanRecord;
+      try {
+        this.db.setRecordingBytes(cur.record.id, RAW_FILE, totals.bytesRecorded);
+        this.db.finishScan(cur.record.id, { status: error ? 'error' : 'completed', stopReason: reason, stoppedAt, totals, error });
+        record = this.db.getScan(cur.record.id)!;
+      } catch (e) {
+        // The database cannot be written (disk full): the files are complete, the row stays 'acquiring' (the
+        // next start recovers it). The manager must not stay 'stopping': the scan ends in error, visibly.
+        const dbError = `cannot record the scan's end in the database: ${(e as Error).message}`;
+        error = error ? `${error}; ${dbError}` : dbError;
+        record = { ...cur.record, status: 'error', stopReason: reason, stoppedAt, totals, error };
+        this.current = null;
+        this.lastError = `scan ${record.id}: ${error}`;
+        this.log.error('scan stopped with an error (the recording so far is kept)', { scan: record.id, error });
+        this.setState('error');
+        this.emit('event', { type: 'scan-error', scan: record, error });
+        throw new Error(error);
+      }
       this.current = null;
       if (error) {
         this.lastError = `scan ${record.id}: ${error}`;
@@ -229,17 +249,46 @@ export class ScanManager extends EventEmitter {
   }
 
   /** A failure while acquiring (disk full, unwritable folder): the scan ends in 'error', the daemon lives on. */
-  private async fail(message: string): Promise<void> {
+  private fail(message: string): Promise<void> {
     const cur = this.current;
-    if (!cur || this.state !== 'acquiring') return;
+    if (!cur || this.state !== 'acquiring') return this.failing ?? Promise.resolve();
     this.clearTimers();
     this.setState('stopping');
     this.lastError = `scan ${cur.record.id}: ${message}`;
     this.log.error('scan failed; recording closed, what was written is kept', { scan: cur.record.id, error: message });
-    await cur.acquisition.close().catch(() => undefined);
-    this.db.finishScan(cur.record.id, { status: 'error', stopReason: 'error', stoppedAt: new Date().toISOString(), totals: this.totals(cur), error: message });
-    this.current = null;
-    this.setState('error');
-    this.emit('event', { type: 'scan-error', scan: this.db.getScan(cur.record.id), error: message });
+    // Never rejects: it runs from a chunk or a timer, where a rejection would end the process.
+    const run = async (): Promise<void> => {
+      await cur.acquisition.close().catch(() => undefined);
+      const stoppedAt = new Date().toISOString();
+      const totals = this.totals(cur);
+      let record: ScanRecord = { ...cur.record, status: 'error', stopReason: 'error', stoppedAt, totals, error: message };
+      try {
+        this.db.finishScan(cur.record.id, { status: 'error', stopReason: 'error', stoppedAt, totals, error: message });
+        record = this.db.getScan(cur.record.id) ?? record;
+      } catch (e) {
+        // Disk full takes the database too: the row stays 'acquiring' and the next start recovers the scan.
+        this.log.error('cannot record the scan failure in the database', { scan: cur.record.id, error: (e as Error).message });
+      }
+      this.current = null;
+      this.setState('error');
+      this.emit('event', { type: 'scan-error', scan: record, error: message });
+    };
+    this.failing = run().finally(() => {
+      this.failing = null;
+    });
+    return this.failing;
+  }
+
+  /** Waits until a stop or failure in progress is wound up (the scan's files and row are final). */
+  async settled(): Promise<void> {
+    while (this.stopping || this.failing) await (this.stopping ?? this.failing)!.then(() => undefined, () => undefined);
+  }
+
+  /** The daemon shuts down: refuses new scans, and stops the running one (reason 'shutdown') or waits for the
+   *  stop or failure already in progress. Never rejects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.state === 'acquiring') await this.stop('shutdown').catch((e: Error) => this.log.error('stopping the scan failed', { error: e.message }));
+    await this.settled();
   }
 }
