@@ -95,11 +95,23 @@ export function layoutMapPanel(
   const scale = Math.max(1, Math.round(opts.scale ?? autoMapScale(width, height, targetPx)));
   const range = displayRange(map, { min: opts.min, max: opts.max, highPercentile: opts.highPercentile });
   let { min, max } = range;
+  let clippedHigh = range.clippedHigh;
   const log = opts.log === true;
   if (log) {
     // A log scale needs a positive bottom: the smallest positive value, but no more than 4 decades down.
     if (!(max > 0)) max = 1;
     if (!(min > 0)) min = Math.max(smallestPositive(map) ?? max / 1e3, max / 1e4);
+    // A sparse map (a few lit pixels among zeros): the percentile top can fall below the smallest positive
+    // value, which would invert the scale and paint the lit pixels in the bottom colour. Use the true
+    // maximum then, and keep a decade below a map whose positive values are all equal.
+    if (!(max > min) && opts.max === undefined) {
+      const top = largestFinite(map);
+      if (top !== undefined && top > max) {
+        max = top;
+        clippedHigh = false;
+      }
+    }
+    if (!(max > min) && opts.min === undefined) min = max / 10;
   }
   const iw = width * scale;
   const ih = height * scale;
@@ -123,7 +135,7 @@ export function layoutMapPanel(
     log,
     ticks,
     noData: range.noData,
-    clippedHigh: range.clippedHigh,
+    clippedHigh,
     clippedLow: range.clippedLow,
   };
 }
@@ -271,6 +283,15 @@ function smallestPositive(values: ArrayLike<number>): number | undefined {
     if (v > 0 && v < best) best = v;
   }
   return Number.isFinite(best) ? best : undefined;
+}
+
+function largestFinite(values: ArrayLike<number>): number | undefined {
+  let best = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > best && v !== Infinity) best = v;
+  }
+  return best > -Infinity ? best : undefined;
 }
 
 function checkMapSize(map: ArrayLike<number>, width: number, height: number): void {

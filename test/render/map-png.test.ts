@@ -112,6 +112,20 @@ describe('render/map-png', () => {
     }
   });
 
+  it('log scale on a sparse map: the few counted pixels get the top colour, the range is never inverted', () => {
+    // One lit pixel in 35: the 99.5th percentile (interpolated) falls below the only positive value.
+    for (const v of [1, 50, 1e-30]) {
+      const map = new Float32Array(35);
+      map[1 * 7 + 3] = v;
+      const opts = { title: 'sparse', log: true, scale: 4 };
+      const layout = layoutMapPanel(map, 7, 5, opts);
+      assert.ok(layout.min < layout.max, `log range ${layout.min} .. ${layout.max} for a pixel of ${v}`);
+      const img = decodePng(renderMapPng(map, 7, 5, opts));
+      assert.deepEqual(pixel(img, layout.image.x + 3 * 4 + 1, layout.image.y + 1 * 4 + 1), colormapColor('viridis', 1), `pixel of ${v}`);
+      assert.deepEqual(pixel(img, layout.image.x + 1, layout.image.y + 1), colormapColor('viridis', 0));
+    }
+  });
+
   it('shows a constant non-zero map in one colour (0 .. value scale)', () => {
     const map = new Float32Array(9).fill(3);
     const layout = layoutMapPanel(map, 3, 3, { title: 'c' });
