@@ -7,6 +7,9 @@ import { GemrocChannelMap } from './gemroc-channel-map.js';
 import { ASIC_TICK_NS, FPGA_TICK_NS, GEMROC_BOARD_MASK, GEMROC_HITS_AT, GEMROC_MAX_HITS, GEMROC_PACKET_BYTES, GEMROC_TRAILER_AT } from './gemroc-format.js';
 import { SequenceTracker, zeroSequenceCounters, type SequenceCounters } from './sequence-tracker.js';
 
+const FPGA_RANGE = 2 ** 31;
+const FPGA_HALF_RANGE = 2 ** 30;
+
 export interface GemrocCounters extends SequenceCounters {
   datagrams: number;
   packetsOk: number;
@@ -63,6 +66,9 @@ export class GemrocDecoder {
   private readonly trackers: SequenceTracker[] = [];
   private readonly dropOverflow: boolean;
   private readonly dropPileup: boolean;
+  /** Per board: the latest FPGA timestamp seen (-1: none yet) and how often it wrapped (31 bits: ~9.8 h). */
+  private readonly lastFpga = new Float64Array(GEMROC_BOARD_MASK + 1).fill(-1);
+  private readonly fpgaEpoch = new Float64Array(GEMROC_BOARD_MASK + 1);
 
   constructor(channelMap: readonly ChannelMapEntry[] | GemrocChannelMap, opts: GemrocDecoderOptions = {}) {
     this.map = channelMap instanceof GemrocChannelMap ? channelMap : new GemrocChannelMap(channelMap);
@@ -98,11 +104,26 @@ export class GemrocDecoder {
     const mapPlane = this.map.plane;
     const mapStrip = this.map.strip;
     const boardBase = info.board << 7;
+    // The FPGA timestamp is 31 bits of 16.384 us: it wraps every ~9.8 h. Unwrapped per board, so times keep
+    // increasing (event formation would otherwise drop every hit after the wrap as late): a step back by more
+    // than half the range is a wrap; a step forward by more than half, once the clock has wrapped, is a late
+    // hit from before the last wrap. Before the first wrap, times are FPGA_ts * 16384 + ASIC_ts * 4 as read.
+    let last = this.lastFpga[info.board]!;
+    let epoch = this.fpgaEpoch[info.board]!;
     let k = 0;
     for (let i = 0; i < n; i++) {
       const at = GEMROC_HITS_AT + 8 * i;
       const lo = dv.getUint32(at, true);
       const hi = dv.getUint32(at + 4, true);
+      const fpga = (hi & 0xfffff) * 2048 + (lo >>> 21);
+      let ep = epoch;
+      if (last < 0) last = fpga;
+      else if (fpga < last - FPGA_HALF_RANGE) ep = ++epoch, last = fpga;
+      else if (fpga > last + FPGA_HALF_RANGE) {
+        if (epoch > 0) ep = epoch - 1;
+        else last = fpga; // no wrap seen yet: the times are as read (docs/protocol.md), nothing to undo
+      }
+      else if (fpga > last) last = fpga;
       if (lo & 2) {
         c.pileup++;
         if (this.dropPileup) continue;
@@ -120,9 +141,11 @@ export class GemrocDecoder {
       out.plane[k] = plane;
       out.strip[k] = mapStrip[idx]!;
       out.adc[k] = hi >>> 20;
-      out.t[k] = ((hi & 0xfffff) * 2048 + (lo >>> 21)) * FPGA_TICK_NS + ((lo >>> 9) & 0xfff) * ASIC_TICK_NS;
+      out.t[k] = (ep * FPGA_RANGE + fpga) * FPGA_TICK_NS + ((lo >>> 9) & 0xfff) * ASIC_TICK_NS;
       k++;
     }
+    this.lastFpga[info.board] = last;
+    this.fpgaEpoch[info.board] = epoch;
     c.hits += k;
     if (k === n) {
       out.n = k;

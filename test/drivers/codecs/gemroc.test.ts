@@ -109,6 +109,26 @@ describe('gemroc-udp codec', () => {
     assert.equal(c.packetsOk, 9);
   });
 
+  it('keeps times increasing across the 31-bit FPGA timestamp wrap (every ~9.8 h), per board; late hits keep their epoch', () => {
+    const WRAP = 2 ** 31;
+    const word = (fpgaTs: number, asicTs: number, channel: number) => packHitWord({ adc: 100, fpgaTs, asicTs, channel, asic: 0, pileup: false, overflow: false });
+    const packet = (n: number, board: number, ws: Array<[number, number]>) => encodeGemrocPacket(n, board, ws.map((w) => w[0]), ws.map((w) => w[1]));
+    const d = new GemrocDecoder(defaultMap);
+    const times = (p: Uint8Array): number[] => Array.from(d.decode(p)!.t);
+    // board 0 runs up to the wrap, and past it inside one packet
+    assert.deepEqual(times(packet(0, 0, [word(WRAP - 3, 0, 1), word(WRAP - 1, 5, 2), word(2, 1, 3)])),
+      [hitTimeNs(WRAP - 3, 0), hitTimeNs(WRAP - 1, 5), hitTimeNs(WRAP + 2, 1)]);
+    // board 1 has not wrapped yet: its own clock, its own epoch
+    assert.deepEqual(times(packet(0, 1, [word(WRAP - 2, 0, 4)])), [hitTimeNs(WRAP - 2, 0)]);
+    // board 0 carries on after the wrap; a late hit from before the wrap keeps the old epoch
+    assert.deepEqual(times(packet(1, 0, [word(1000, 0, 5), word(WRAP - 1, 7, 6)])), [hitTimeNs(WRAP + 1000, 0), hitTimeNs(WRAP - 1, 7)]);
+    // board 1 wraps now
+    assert.deepEqual(times(packet(1, 1, [word(5, 0, 7)])), [hitTimeNs(WRAP + 5, 0)]);
+    // and board 0 runs on and wraps a second time
+    assert.deepEqual(times(packet(2, 0, [word(WRAP / 2, 0, 8), word(WRAP - 10, 0, 9), word(3, 0, 10)])),
+      [hitTimeNs(WRAP + WRAP / 2, 0), hitTimeNs(2 * WRAP - 10, 0), hitTimeNs(2 * WRAP + 3, 0)]);
+  });
+
   it('never throws on bad datagrams and counts them', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 1600 }), (bytes) => {
