@@ -44,6 +44,12 @@ describe('dashboard page modules', () => {
     assert.equal(scalePosition(5, { min: 5, max: 5, log: false }), 0);
   });
 
+  it('scales maps on their finite values: one Infinity pixel does not collapse the scale', () => {
+    assert.deepEqual(valueRange(Float32Array.of(0, 5, Infinity, 20, NaN), 5), { min: 0, max: 20 });
+    assert.deepEqual(valueRange(Float32Array.of(-Infinity, 3, 4), 3), { min: 3, max: 4 });
+    assert.deepEqual(valueRange(Float32Array.of(NaN, Infinity), 2), { min: 0, max: 0 });
+  });
+
   it('puts line markers at the physics energies and escape peaks 2.957 keV below lines above 3.206 keV', () => {
     const doc = linesDocument(['Fe', 'Ca', 'Pb', 'Cr'], 20.48);
     const m = buildMarkers(doc, ['Fe', 'Pb', 'Cr', 'Ca'], true, 0, 20.48);

@@ -58,6 +58,7 @@ export function valueRange(values: ArrayLike<number>, n: number): { min: number;
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
+    if (v - v !== 0) continue; // NaN or ±Infinity: painted no-data / clamped, not part of the scale
     if (v < min) min = v;
     if (v > max) max = v;
   }
