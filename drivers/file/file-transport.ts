@@ -133,6 +133,7 @@ export function createFileTransport(url: URL, opts: FileTransportOptions = {}): 
           const dueMs = startMs + nextVirtualNs / 1e6 / speed;
           if (dueMs > now) {
             if (!datagrams) emitRange(upTo);
+            if (stopped) return; // unsubscribed from inside next(): schedule nothing more
             pending = scheduler.schedule(step, dueMs - now);
             return;
           }
@@ -152,6 +153,7 @@ export function createFileTransport(url: URL, opts: FileTransportOptions = {}): 
           if (batchBytes >= chunkBytes) {
             // yield the event loop between chunks, so speed=max does not starve everything else
             if (!datagrams) emitRange(upTo);
+            if (stopped) return;
             pending = scheduler.schedule(step, 0);
             return;
           }

@@ -92,6 +92,16 @@ describe('file:// transport', () => {
     assert.equal(s.chunksIn, 2);
   });
 
+  it('unsubscribing from inside next() leaves no timer behind (nothing keeps the process waiting for the next frame)', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const t = createFileTransport(new URL(fileUrlFor(path, 1)), { scheduler });
+    let n = 0;
+    const sub = t.open().subscribe(() => { n++; sub.unsubscribe(); }); // e.g. takeUntil(END) downstream
+    scheduler.flush();
+    assert.equal(n, 1);
+    assert.equal(scheduler.now(), 0, 'no action was left scheduled for the next frame (due at 1 s)');
+  });
+
   it('a missing file is an error naming the URL', async () => {
     const t = openTransport(fileUrlFor(join(dir, 'nope.gemx')));
     await assert.rejects(new Promise((res, rej) => t.open().subscribe({ next: res, error: rej })), /file transport file:.*nope\.gemx: cannot open .*ENOENT/);
