@@ -29,11 +29,11 @@ export interface RecoveredScan {
 }
 
 /** Rebuilds one interrupted scan's cube; returns the cube and what was done. */
-export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: ScanDb): Promise<{ cube: Cube; info: RecoveredScan; totals: ScanTotals }> {
+export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: ScanDb, log?: Logger): Promise<{ cube: Cube; info: RecoveredScan; totals: ScanTotals }> {
   const dir = scanDir(dataDir, scan.id);
   const parsed = configSchema.safeParse(scan.config);
   const config: GemxrfConfig = parsed.success ? parsed.data : configSchema.parse({});
-  const cube = Cube.fromConfig(config);
+  let cube = Cube.fromConfig(config);
   const rawPath = join(dir, RAW_FILE);
   const reader = RecordingReader.open(rawPath);
   try {
@@ -41,9 +41,17 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
     let fromCheckpoint = false;
     const ckpt = db.lastCheckpoint(scan.id);
     if (ckpt && existsSync(join(dir, ckpt.file))) {
-      const header = restoreSnapshotInto(cube, join(dir, ckpt.file));
-      from = Number(header.recordingOffset);
-      fromCheckpoint = true;
+      try {
+        const header = restoreSnapshotInto(cube, join(dir, ckpt.file));
+        const offset = Number(header.recordingOffset);
+        if (offset < from || offset > reader.fileSize) throw new Error(`its recording offset ${offset} is outside the recording (${from}..${reader.fileSize})`);
+        from = offset;
+        fromCheckpoint = true;
+      } catch (e) {
+        // The recording is the source of truth: a damaged checkpoint only costs a replay from the start.
+        log?.warn('checkpoint unusable; rebuilding the cube from the whole recording', { scan: scan.id, error: (e as Error).message });
+        cube = Cube.fromConfig(config);
+      }
     }
     const sink = new FrameSink(cube, config, from);
     const counters = zeroGemxCounters();
@@ -85,7 +93,7 @@ export async function recoverInterruptedScans(dataDir: string, db: ScanDb, log: 
   for (const scan of db.listScans({ status: 'acquiring', limit: 1000 })) {
     log.warn('found a scan interrupted by a crash; rebuilding its cube', { scan: scan.id });
     try {
-      const { info, totals } = await rebuildScanCube(dataDir, scan, db);
+      const { info, totals } = await rebuildScanCube(dataDir, scan, db, log);
       // Totals of frames are for the tail only when resuming from a checkpoint; the cube counts are complete.
       db.finishScan(scan.id, { status: 'interrupted', stopReason: 'crash', stoppedAt: new Date().toISOString(), totals });
       log.info('recovered interrupted scan', { scan: scan.id, fromCheckpoint: info.fromCheckpoint, checkpointOffset: info.checkpointOffset, tailBytes: info.tailBytes, events: info.events });
