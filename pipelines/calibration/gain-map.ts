@@ -22,8 +22,10 @@ function isNpy(bytes: Uint8Array): boolean {
 function parseNpy(bytes: Uint8Array, width: number, height: number, file: string): Float32Array {
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
+  if (bytes.length < headerStart) throw new GainMapError(file, 'truncated .npy header');
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (bytes.length < headerStart + headerLen) throw new GainMapError(file, 'truncated .npy header');
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLen));
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];

@@ -112,6 +112,16 @@ describe('pipelines/calibration', () => {
       assert.throws(() => readGainMap(join(dir, 'missing.f32'), 3, 2), GainMapError);
     });
 
+    it('a truncated .npy header is a GainMapError, not a RangeError', () => {
+      for (const [name, bytes] of [
+        ['v2-short.npy', [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0x40, 0]], // version 2: its u32 header length is cut off
+        ['v1-short.npy', [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0x76, 0, 0x7b]], // header length 118, 1 byte present
+      ] as const) {
+        writeFileSync(join(dir, name), Uint8Array.from(bytes));
+        assert.throws(() => readGainMap(join(dir, name), 3, 2), (e: unknown) => e instanceof GainMapError && /gain map .*npy: /.test(e.message), name);
+      }
+    });
+
     it('Calibration.fromConfig reads calibration.gainMapFile', () => {
       const f = join(dir, 'cfg.npy');
       const g = new Float32Array(12).fill(1);
