@@ -1,7 +1,7 @@
 // Downloads of a scan's files (<dataDir>/scans/<id>/: raw.gemx, cube.ckpt, exports/...): a listing and
 // the files themselves. Nothing outside the scan folder is reachable: the id must be a scan id, every path
 // segment a plain file name, and the real path (symlinks resolved) must stay inside the folder.
-import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { scanDir } from '../storage/scan-names.js';
@@ -66,20 +66,38 @@ export function scanFilePath(dataDir: string, id: string, relPath: string): stri
   return real;
 }
 
-/** Streams a file as a download (attachment, named after its last segment). */
+/** Streams a file as a download (attachment, named after its last segment). The file is opened first and
+ *  exactly the bytes it held then are sent: raw.gemx grows while a scan runs and checkpoints are replaced
+ *  by rename, and a body longer or shorter than content-length would break the connection. */
 export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean): void {
-  const size = statSync(file).size;
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    // Gone since scanFilePath found it (a temp file renamed away): a 404, not an internal error.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileRequestError(404, `no file ${name}`);
+    throw e;
+  }
+  let size: number;
+  try {
+    size = fstatSync(fd).size;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
     'content-length': String(size),
     'content-disposition': `attachment; filename="${name.replace(/["\\]/g, '_')}"`,
     'cache-control': 'no-store',
   });
-  if (head) {
+  if (head || size === 0) {
+    closeSync(fd);
     res.end();
     return;
   }
-  const s = createReadStream(file);
+  const s = createReadStream('', { fd, start: 0, end: size - 1, autoClose: true });
   s.on('error', () => res.destroy());
+  res.on('close', () => s.destroy());
   s.pipe(res);
 }

@@ -2,12 +2,14 @@
 // outside the page folder or a scan folder reachable, /config.json and /api/lines.json, and downloads of a
 // scan's files byte for byte.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { linesDocument, markerLines } from '../../daemon/http/lines.js';
 import { startHttpServer, type HttpServer, type PageConfig } from '../../daemon/http/server.js';
+import { sendDownload } from '../../daemon/http/scan-files.js';
 import { pageConfig } from '../../daemon/http/index.js';
 import { configSchema } from '../../config/index.js';
 import { removeDir } from './support/fixture.js';
@@ -114,6 +116,45 @@ describe('dashboard HTTP server', function () {
     assert.match(String(dl.headers['content-disposition']), /attachment; filename="raw.gemx"/);
     assert.ok(dl.body.equals(raw));
     assert.equal((await get(server.url, `/api/scans/${scanId}/files/exports/maps.h5`)).body.toString(), 'h5');
+  });
+
+  it('sends exactly content-length bytes of a file that grows or is replaced while it downloads', async () => {
+    // raw.gemx grows during a scan; checkpoints are replaced by rename. Bytes past content-length would
+    // corrupt a keep-alive connection, and a short body leaves the client waiting.
+    const file = join(root, 'growing.bin');
+    const cases: Array<[string, () => void]> = [
+      ['appended', () => appendFileSync(file, Buffer.alloc(50_000, 0xee))],
+      ['replaced by a shorter file', () => {
+        writeFileSync(`${file}.new`, 'short');
+        renameSync(`${file}.new`, file);
+      }],
+    ];
+    for (const [what, change] of cases) {
+      writeFileSync(file, raw);
+      const s = createServer((req, res) => {
+        sendDownload(res, file, 'growing.bin', false);
+        change(); // before the stream's first read
+      });
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      try {
+        const port = (s.address() as { port: number }).port;
+        const all = await new Promise<Buffer>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          const c = connect(port, '127.0.0.1', () => c.write('GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+          c.on('data', (d: Buffer) => chunks.push(d));
+          c.on('end', () => resolve(Buffer.concat(chunks)));
+          c.on('error', reject);
+          c.setTimeout(5000, () => c.destroy(new Error(`${what}: no end of response`)));
+        });
+        const split = all.indexOf('\r\n\r\n');
+        const length = Number(/content-length: (\d+)/i.exec(all.subarray(0, split).toString())![1]);
+        const body = all.subarray(split + 4);
+        assert.equal(body.length, length, `${what}: body ${body.length} bytes, content-length ${length}`);
+        assert.ok(body.equals(raw), `${what}: the file as it was when the download started`);
+      } finally {
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    }
   });
 
   it('refuses paths out of a scan folder and ids that are not scan ids', async () => {
