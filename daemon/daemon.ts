@@ -11,6 +11,7 @@ import { withReconnectParams } from '../drivers/transports/index.js';
 import type { UdpStreamCounters } from '../drivers/transports/udp.js';
 import '../drivers/file/file-transport.js';
 import { startEmulator, type RunningEmulator } from '../simulator/emulators/index.js';
+import { redactSecrets } from '../config/redact.js';
 import { registerModelRequests } from './inference/model-requests.js';
 import { registerExportRequest } from './export/export-request.js';
 import { ScanInference } from './inference/scan-inference.js';
@@ -83,12 +84,6 @@ function udpLink(st: TransportStatus): Record<string, unknown> {
   };
 }
 
-function redact(config: GemxrfConfig): unknown {
-  const c = structuredClone(config);
-  if (c.mqtt.password) c.mqtt.password = '***';
-  if (c.mqtt.embedded.password) c.mqtt.embedded.password = '***';
-  return c;
-}
 
 export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Daemon> {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -263,7 +258,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     registerRequests({
       bridge, manager, db,
       status: state,
-      config: () => redact(config),
+      config: () => redactSecrets(config),
       health: () => ({
         ok: manager.state !== 'error' && link().state !== 'error',
         state: manager.state,

@@ -7,6 +7,7 @@
 // packet (config.detector.channelMap) into strip hits for event formation, exactly as recovery and export do
 // when they read raw.gemx back. Per-board packet accounting comes from that decoder (gemroc()).
 import { join } from 'node:path';
+import { redactSecrets } from '../../config/redact.js';
 import type { GemxrfConfig } from '../../config/index.js';
 import { GemxDecoder, zeroGemxCounters, type GemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import { summarizeGemroc, type GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
@@ -45,7 +46,7 @@ export class Acquisition {
     // The config snapshot in the header makes the recording self-describing (grid, formation, calibration).
     this.writer = RecordingWriter.create(
       join(dir, RAW_FILE),
-      { instrumentId: config.instrument.id, streamFormat, meta: { config, source: meta.source, software: 'gemxrf 0.1.0', scanId: meta.scanId, name: meta.name } },
+      { instrumentId: config.instrument.id, streamFormat, meta: { config: redactSecrets(config), source: meta.source, software: 'gemxrf 0.1.0', scanId: meta.scanId, name: meta.name } },
       { flushMs: config.storage.flushSeconds * 1000 },
     );
     const start = this.writer.header.headerLength;

@@ -3,6 +3,7 @@
 // checkpoint cadence and the scan's database row. It emits 'state' on every transition and 'event' for the
 // operator-facing scan events (started, stopped, error).
 import { EventEmitter } from 'node:events';
+import { redactSecrets } from '../../config/redact.js';
 import { mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { GemxrfConfig } from '../../config/index.js';
@@ -98,7 +99,7 @@ export class ScanManager extends EventEmitter {
       const record: ScanRecord = {
         id, name: req.name, notes: req.notes ?? '', operator: req.operator ?? '', status: 'acquiring', stopCondition,
         stopReason: null, startedAt: at.toISOString(), stoppedAt: null, totals: null, error: null,
-        dir: relative(this.dataDir, dir), config: this.config,
+        dir: relative(this.dataDir, dir), config: redactSecrets(this.config),
       };
       const acquisition = new Acquisition(dir, this.config, { scanId: id, name: req.name, source: this.sourceUrl() });
       this.db.insertScan(record);

@@ -2,6 +2,7 @@
 // recording (header with the effective config, then the bytes exactly as they arrived; udp datagrams are
 // wrapped one per gemx DATAGRAM frame so their boundaries survive).
 import type { Command } from 'commander';
+import { redactSecrets } from '../../../config/redact.js';
 import type { Subscription } from 'rxjs';
 import { GemxDecoder } from '../../../drivers/codecs/gemx-decode.js';
 import { StreamFormat } from '../../../drivers/codecs/recording-header.js';
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       const streamFormat = streamFormatOf(opts.from);
       let writer: RecordingWriter;
       try {
-        writer = RecordingWriter.create(opts.out, { instrumentId: config.instrument.id, streamFormat, meta: { config, source: opts.from, software: 'gemxrf 0.1.0' } }, { flushMs: config.storage.flushSeconds * 1000 });
+        writer = RecordingWriter.create(opts.out, { instrumentId: config.instrument.id, streamFormat, meta: { config: redactSecrets(config), source: opts.from, software: 'gemxrf 0.1.0' } }, { flushMs: config.storage.flushSeconds * 1000 });
       } catch (e) {
         throw new CliError((e as Error).message);
       }
