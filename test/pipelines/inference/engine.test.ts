@@ -213,6 +213,37 @@ describe('inference engine (worker_thread, real ONNX model)', function () {
     assert.ok(engine.maps().fractions.data.every((v) => v === 0));
   });
 
+  it('stop during a final pass: the pass in flight completes, stop resolves, later requests reject', async () => {
+    const fill = phantomCube(W, H, 29);
+    fill.add(W * H * 30);
+    const engine = await start({ cube: fill.cube, batchSize: 32 });
+    const pass = engine.finalPass();
+    const stopped = engine.stop();
+    const report = await pass;
+    assert.equal(report.final, true);
+    await stopped;
+    assert.equal(engine.stats().running, false);
+    assert.equal(engine.stats().lastError, null);
+    await assert.rejects(engine.finalPass(), /stopped/);
+    await assert.rejects(engine.cycle(), /stopped/);
+    await engine.stop(); // twice is fine
+  });
+
+  it('a worker that dies mid-pass rejects the pending request (no hang); stop and later requests do not hang', async () => {
+    const fill = phantomCube(W, H, 31);
+    fill.add(W * H * 30);
+    const engine = await start({ cube: fill.cube, batchSize: 32 });
+    const pass = engine.finalPass();
+    const worker = (engine as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    await worker.terminate(); // stands in for a crash (native abort, out of memory)
+    await assert.rejects(pass, /inference: inference worker exited/);
+    const s = engine.stats();
+    assert.equal(s.running, false);
+    assert.match(String(s.lastError), /exited/);
+    await engine.stop();
+    await assert.rejects(engine.finalPass(), /stopped/);
+  });
+
   it('shipped model only: net-count maps follow the phantom truth for Cr, Cu and Pb', async function () {
     if (!model.shipped) this.skip();
     const fill = phantomCube(48, 40, 5);
