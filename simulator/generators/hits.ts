@@ -81,6 +81,8 @@ export class HitGenerator {
   private sx = new Float64Array(0);
   private sy = new Float64Array(0);
   private lastTimeNs: number;
+  /** When the device clock started: no hit is earlier (the time jitter of the first events would be). */
+  private readonly clockStartNs: number;
 
   constructor(opts: EventGeneratorOptions & { readout?: StripReadoutOptions }) {
     this.events = new EventGenerator(opts);
@@ -105,6 +107,7 @@ export class HitGenerator {
     // Its own stream, so the events are the same as an EventGenerator's with the same seed.
     this.rng = createRng((opts.seed ^ 0x5bd1e995) >>> 0);
     this.lastTimeNs = opts.startNs ?? 0;
+    this.clockStartNs = this.lastTimeNs;
   }
 
   /** Hits of the next n events (plus noise hits over their time span). Buffers are reused by the next call. */
@@ -144,6 +147,7 @@ export class HitGenerator {
     const scaleX = S / this.events.width;
     const scaleY = S / this.events.height;
     const rng = this.rng;
+    const clockStart = this.clockStartNs;
     let h = 0;
     for (let e = 0; e < n; e++) {
       const px = (truth.x[e]! + rng.next()) * scaleX;
@@ -166,7 +170,8 @@ export class HitGenerator {
           raw.plane[h] = plane;
           raw.strip[h] = s;
           raw.adc[h] = a > this.maxAdc ? this.maxAdc : a;
-          raw.t[h] = tp + r.stripJitterNs * rng.normal();
+          const th = tp + r.stripJitterNs * rng.normal();
+          raw.t[h] = th > clockStart ? th : clockStart; // events within the jitter of the start (gemx times are unsigned)
           rawEvent[h] = e;
           h++;
         }
