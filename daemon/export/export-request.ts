@@ -101,7 +101,7 @@ export function registerExportRequest(ctx: ExportRequestContext): void {
       // The CLI's --json summary: files relative to the export folder.
       const summary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { files?: string[]; bytes?: number; methods?: string[] };
       const files = (summary.files ?? []).map((f) => `export/${f}`);
-      await ctx.bridge.publish('event', { type: 'export-finished', scan: req.id, files: files.length, bytes: summary.bytes ?? 0, at: new Date().toISOString() });
+      await ctx.bridge.publish('event', { type: 'export-finished', scan: req.id, files: files.length, bytes: summary.bytes ?? 0, time: new Date().toISOString() }, { qos: 1 });
       return { id: req.id, dir: 'export', formats, methods: summary.methods ?? [], files, bytes: summary.bytes ?? 0 };
     } finally {
       running = null;

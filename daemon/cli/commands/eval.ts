@@ -27,15 +27,19 @@ function collect(value: string, prev: string[] = []): string[] {
   return [...prev, ...value.split(',').filter(Boolean)];
 }
 
-/** Seeds recorded in a model card's training section (datasetSeed / datasetSeeds / valSeed ...). */
+/** Dataset seeds a model was trained, validated or tested on: the card's `training.datasetSeeds` (the
+ *  authoritative list), else every number under a key named like a seed in the training section. The torch
+ *  seed (`hyperparameters.seed`) is no dataset seed and does not count when the list is present. */
 function trainingSeeds(card: OnnxModel['card']): number[] {
+  const training = (card.training ?? {}) as { datasetSeeds?: unknown };
+  if (Array.isArray(training.datasetSeeds)) return training.datasetSeeds.filter((v): v is number => typeof v === 'number');
   const seeds: number[] = [];
   const walk = (v: unknown, key: string) => {
     if (typeof v === 'number' && /seed/i.test(key)) seeds.push(v);
     else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
   };
-  walk(card.training ?? {}, '');
+  walk(training, '');
   return seeds;
 }
 
