@@ -1,4 +1,4 @@
-// Downloads of a scan's files (<dataDir>/scans/<id>/: raw.gemx, cube.ckpt, exports/...): a listing and
+// Downloads of a scan's files (<dataDir>/scans/<id>/: raw.gemx, cube.ckpt, export/...): a listing and
 // the files themselves. Nothing outside the scan folder is reachable: the id must be a scan id, every path
 // segment a plain file name, and the real path (symlinks resolved) must stay inside the folder.
 import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
@@ -14,7 +14,8 @@ export interface ScanFile {
 }
 
 const SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const MAX_DEPTH = 3;
+// <scan>/export/png/<method>/<El>.png (request/scan/export's per-element PNGs) is four levels down.
+const MAX_DEPTH = 4;
 
 export class FileRequestError extends Error {
   constructor(readonly status: number, message: string) {
@@ -33,7 +34,7 @@ function folderOf(dataDir: string, id: string): string {
   return dir;
 }
 
-/** Regular files of a scan folder, up to three levels deep, sorted by path; dot files left out. */
+/** Regular files of a scan folder, up to four levels deep, sorted by path; dot files left out. */
 export function listScanFiles(dataDir: string, id: string): ScanFile[] {
   const root = folderOf(dataDir, id);
   const out: ScanFile[] = [];

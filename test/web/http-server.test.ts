@@ -118,6 +118,21 @@ describe('dashboard HTTP server', function () {
     assert.equal((await get(server.url, `/api/scans/${scanId}/files/exports/maps.h5`)).body.toString(), 'h5');
   });
 
+  it('lists and downloads the per-element PNGs of an export (<scan>/export/png/<method>/<El>.png, four levels down)', async () => {
+    const nested = join(root, 'data', 'scans', scanId, 'export', 'png', 'roi');
+    mkdirSync(nested, { recursive: true });
+    writeFileSync(join(nested, 'Fe.png'), 'png-bytes');
+    try {
+      const list = JSON.parse((await get(server.url, `/api/scans/${scanId}/files`)).body.toString()) as { files: Array<{ path: string }> };
+      assert.ok(list.files.some((f) => f.path === 'export/png/roi/Fe.png'), JSON.stringify(list.files));
+      const dl = await get(server.url, `/api/scans/${scanId}/files/export/png/roi/Fe.png`);
+      assert.equal(dl.status, 200);
+      assert.equal(dl.body.toString(), 'png-bytes');
+    } finally {
+      removeDir(join(root, 'data', 'scans', scanId, 'export'));
+    }
+  });
+
   it('sends exactly content-length bytes of a file that grows or is replaced while it downloads', async () => {
     // raw.gemx grows during a scan; checkpoints are replaced by rename. Bytes past content-length would
     // corrupt a keep-alive connection, and a short body leaves the client waiting.
