@@ -56,20 +56,36 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     };
   }
   const tcp = createServer(aedes.handle as (s: import('node:net').Socket) => void);
-  const port = await listen(tcp, opts.port, opts.host);
+  let port: number;
+  try {
+    port = await listen(tcp, opts.port, opts.host);
+  } catch (e) {
+    await new Promise<void>((r) => aedes.close(() => r()));
+    throw e;
+  }
 
   let http: HttpServer | null = null;
   let wss: WebSocketServer | null = null;
   let wsPort: number | null = null;
   if (opts.wsPort !== null) {
     http = createHttpServer();
+    try {
+      // Listening before the WebSocketServer attaches: ws re-emits the server's errors on itself, and an
+      // EADDRINUSE re-emitted with no listener was an uncaught exception (and this start never settled).
+      wsPort = await listen(http, opts.wsPort, opts.host);
+    } catch (e) {
+      // Nothing of a broker that failed to start stays open (an open listener keeps the process alive).
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => tcp.close(() => r()));
+      throw e;
+    }
     wss = new WebSocketServer({ server: http });
+    wss.on('error', () => undefined); // the http server's own errors; clients' errors end their socket
     wss.on('connection', (socket, req) => {
       const stream = createWebSocketStream(socket);
       stream.on('error', () => socket.terminate());
       aedes.handle(stream, req);
     });
-    wsPort = await listen(http, opts.wsPort, opts.host);
   }
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
