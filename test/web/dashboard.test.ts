@@ -245,9 +245,10 @@ describe('dashboard page (headless Chromium)', function () {
 
   it('shows model and presence maps when they are published, and their values in the pixel table', async () => {
     // Stand in for the inference worker: retained model/presence frames with known values on the same broker.
-    const values: Record<string, [number, number]> = { Cr: [0.25, 0.9], Cu: [0.125, 0.5], Pb: [0.5, 0.1] };
-    for (const [el, [fraction, presence]] of Object.entries(values)) {
-      for (const [method, v] of [['model', fraction], ['presence', presence]] as const) {
+    // As the daemon publishes them: model = net counts (fraction x the pixel's counts), presence = probability.
+    const values: Record<string, [number, number]> = { Cr: [40, 0.9], Cu: [20, 0.5], Pb: [80, 0.1] };
+    for (const [el, [net, presence]] of Object.entries(values)) {
+      for (const [method, v] of [['model', net], ['presence', presence]] as const) {
         const data = new Float32Array(32 * 32).fill(v);
         data[0] = 0; // one different pixel, so the map is not a single value
         const frame = encodeMapFrame({ element: el, method, scanId, width: 32, height: 32, sequence: 1, timestampMs: Date.now(), data });
@@ -265,11 +266,17 @@ describe('dashboard page (headless Chromium)', function () {
     paintMap(f, f.length, { min: 0, max: 1, log: false }, expected); // presence: fixed 0..1 scale
     assert.equal(drawn.element, 'Pb');
     assert.deepEqual(drawn.pixels, Array.from(expected));
-    // The pixel table takes the model's columns from these frames.
+    // The pixel table takes the model's columns from these frames: fraction = net counts / the pixel's counts.
     await page.click('#map-canvas', { position: { x: 154.7, y: 154.7 } });
-    await page.waitForFunction(() => document.querySelector('#pixel-table tbody tr[data-element="Cr"] td:nth-child(6)').textContent === '25.0 %', null, { timeout: 10_000 });
-    const rows = await page.$$eval('#pixel-table tbody tr', (trs) => trs.map((tr) => Array.from((tr as unknown as { children: ArrayLike<{ textContent: string | null }> }).children, (td) => td.textContent ?? '')));
-    assert.deepEqual(rows.map((r) => [r[0], r[5], r[6]]), [['Cr', '25.0 %', '90.0 %'], ['Cu', '12.5 %', '50.0 %'], ['Pb', '50.0 %', '10.0 %']]);
+    await page.waitForFunction(() => /%$/.test(document.querySelector('#pixel-table tbody tr[data-element="Cr"] td:nth-child(6)').textContent ?? ''), null, { timeout: 10_000 });
+    // Title and rows read together: both come from the same answer (a refresh could land between two reads).
+    const shown = await page.evaluate(() => ({
+      title: document.querySelector('#pixel-title')!.textContent ?? '',
+      rows: Array.from(document.querySelectorAll('#pixel-table tbody tr') as ArrayLike<{ children: ArrayLike<{ textContent: string | null }> }>, (tr) => Array.from(tr.children, (td) => td.textContent ?? '')),
+    })) as { title: string; rows: string[][] };
+    const total = Number(/· ([\d,]+) counts/.exec(shown.title)![1]!.replace(/,/g, ''));
+    const pct = (f: number) => `${(f * 100).toFixed(1)} %`;
+    assert.deepEqual(shown.rows.map((r) => [r[0], r[5], r[6]]), [['Cr', pct(40 / total), '90.0 %'], ['Cu', pct(20 / total), '50.0 %'], ['Pb', pct(80 / total), '10.0 %']]);
     await page.click('#method-tabs button[data-method="roi"]');
   });
 

@@ -17,7 +17,7 @@ const METHOD_ORDER = ['roi', 'fit', 'model', 'presence'];
 const METHOD_TITLE: Record<string, string> = {
   roi: 'ROI window counts',
   fit: 'fitted line counts',
-  model: 'model: fraction of counts',
+  model: 'model: net counts',
   presence: 'model: presence probability',
 };
 

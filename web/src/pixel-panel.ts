@@ -76,9 +76,13 @@ export class PixelPanel {
     const frames = this.maps.valuesAt(a.x, a.y);
     const model = frames.get('model');
     const presence = frames.get('presence');
+    // Without the engine's own values, the model map frames stand in. They hold net counts (the model's
+    // fraction x the pixel's counts, docs/mqtt.md), so the fraction is the frame's value over the pixel's counts.
+    const counts = a.radius === 0 ? a.total : this.maps.countAt(a.x, a.y);
+    const fromFrame = (net: number | undefined) => (net === undefined || counts === null || !(counts > 0) ? undefined : net / counts);
     const rows = a.elements.map((el, i) => {
       const mi = a.model?.elements.indexOf(el) ?? -1;
-      const modelFraction = mi >= 0 ? a.model!.fractions[mi] : model?.get(el);
+      const modelFraction = mi >= 0 ? a.model!.fractions[mi] : fromFrame(model?.get(el));
       const presenceValue = mi >= 0 && a.model!.presence ? a.model!.presence[mi] : presence?.get(el);
       const tr = document.createElement('tr');
       tr.dataset.element = el;
