@@ -97,7 +97,14 @@ export class UdpSenderEndpoint implements WireEndpoint {
 
   private drained(timeoutMs: number): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
-    return Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), new Promise<void>((r) => setTimeout(r, timeoutMs))]);
+    return new Promise<void>((resolve) => {
+      // Whichever comes first; the timer is cleared so it does not keep the process alive after a drain.
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import type { UdpStreamCounters } from '../../../drivers/transports/udp.js';
 import '../../../drivers/transports/index.js';
 import { defaultChannelMap, startEmulator, type EmulatorStats, type RunningEmulator } from '../../../simulator/emulators/index.js';
 import { waitFor } from '../../drivers/transports/wait.js';
+import { UdpSenderEndpoint } from '../../../simulator/emulators/udp-sender.js';
 
 describe('emulator: udp (gemroc)', () => {
   const cleanup: Array<() => Promise<unknown> | void> = [];
@@ -39,6 +40,15 @@ describe('emulator: udp (gemroc)', () => {
     await waitFor(() => counters.datagrams === arrived, `all ${arrived} datagrams`, 5000);
     return { t, counters, hits, planes, st };
   }
+
+  it('close() with sends in flight leaves no timer behind (the drain timeout is cleared once drained)', async () => {
+    const ep = await UdpSenderEndpoint.open({ target: '127.0.0.1:9', boards: 2 });
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timeouts();
+    ep.write([new Uint8Array(1458), new Uint8Array(10)]); // send callbacks still pending when close() starts
+    await ep.close();
+    assert.equal(timeouts(), before, 'the 2 s drain timeout is not left running after the sends drained');
+  });
 
   it('two boards, own packet counters: every packet and hit arrives, no loss', async () => {
     const { t, counters, hits, planes, st } = await run({ maxRecords: 20_000 });
