@@ -241,7 +241,11 @@ export class InferenceEngine {
   /** Stops the worker after the work in flight; the maps stay readable. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      if (!this.running) return;
+      if (!this.running) {
+        // The worker is already gone (it crashed): only the event-loop delay monitor is left to release.
+        this.delay.disable();
+        return;
+      }
       const stopped = new Promise<void>((resolve) => {
         const onMsg = (m: FromWorker) => {
           if (m.type === 'stopped') resolve();

@@ -242,6 +242,8 @@ describe('inference engine (worker_thread, real ONNX model)', function () {
     assert.match(String(s.lastError), /exited/);
     await engine.stop();
     await assert.rejects(engine.finalPass(), /stopped/);
+    // The event-loop delay monitor (a 10 ms timer) is released too, not left running for every crashed scan.
+    assert.equal((engine as unknown as { delay: { disable(): boolean } }).delay.disable(), false, 'delay monitor still enabled');
   });
 
   it('shipped model only: net-count maps follow the phantom truth for Cr, Cu and Pb', async function () {
