@@ -89,11 +89,53 @@ export function parseConfigText(text: string): { raw: unknown; problems: ConfigP
   return { raw, problems: [] };
 }
 
+/** The schema of one key (with its default/nullable wrappers), or null when the path is not in the schema. */
+function schemaAt(path: string[]): z.ZodType | null {
+  type Node = { shape?: Record<string, Node>; _zod: { def: { innerType?: Node } } };
+  let s: Node | undefined = configSchema as unknown as Node;
+  for (const key of path) {
+    while (s && !s.shape && s._zod.def.innerType) s = s._zod.def.innerType;
+    s = s?.shape?.[key];
+    if (!s) return null;
+  }
+  return s as unknown as z.ZodType;
+}
+
+/** How a variable's text reads as a value: YAML (numbers, booleans, null, [a, b]), except for a key that takes
+ *  a string: there the text is the value as written (GEMXRF_INSTRUMENT_ID=2024, a password with a '#'),
+ *  unless it spells null (null, ~ or nothing), which resets a nullable key. */
+function envValue(text: string, key: z.ZodType | null): unknown {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch {
+    return text;
+  }
+  if (parsed === text || !key || !key.safeParse(text).success) return parsed;
+  if (parsed === null && /^\s*(null|Null|NULL|~)?\s*$/.test(text)) return parsed;
+  return text;
+}
+
+/** The top-level section a variable's name starts with (GEMXRF_MQTT_URLL -> mqtt), or null. */
+function sectionOf(template: Record<string, unknown>, parts: string[]): string | null {
+  for (const key of Object.keys(template)) {
+    let joined = '';
+    for (const part of parts) {
+      joined += part;
+      if (joined === key.toLowerCase()) return key;
+      if (joined.length >= key.length) break;
+    }
+  }
+  return null;
+}
+
 /**
  * Applies GEMXRF_<PATH> variables onto raw config. Path segments are matched case-insensitively
  * against the schema's keys, and a camelCase key may be spelt with or without underscores:
  * GEMXRF_MQTT_URL -> mqtt.url, GEMXRF_STORAGE_DATA_DIR or GEMXRF_STORAGE_DATADIR -> storage.dataDir.
- * Values are parsed as YAML scalars/flow collections (numbers, booleans, null, [a, b]).
+ * Values are parsed as YAML scalars/flow collections (numbers, booleans, null, [a, b]); a string key takes
+ * the text as it is. A variable that starts with a section's name but names none of its keys is a problem
+ * (a typo must not be silently ignored); the returned problems name the variable.
  */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -102,14 +144,14 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
     if (!name.startsWith('GEMXRF_') || value === undefined) continue;
     const parts = name.slice('GEMXRF_'.length).toLowerCase().split('_').filter(Boolean);
     const path = resolveEnvPath(template, parts);
-    // Variables that are not config paths (GEMXRF_DEBUG, GEMXRF_FROM_SOURCE) belong to the CLI, not here.
-    if (!path) continue;
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(value);
-    } catch {
-      parsed = value;
+    if (!path) {
+      // Variables outside the sections (GEMXRF_DEBUG, GEMXRF_FROM_SOURCE) belong to the CLI, not here.
+      const section = sectionOf(template, parts);
+      if (section) problems.push({ path: name, reason: `not a configuration key (no key of '${section}' is spelt like that)` });
+      continue;
     }
+    if (path.length === 0) continue;
+    const parsed = envValue(value, schemaAt(path));
     let node = raw;
     for (const key of path.slice(0, -1)) {
       const next = node[key];
@@ -164,8 +206,8 @@ export function loadConfig(opts: LoadOptions = {}): { config: GemxrfConfig; sour
     raw = parsed as Record<string, unknown>;
     source = file;
   }
-  applyEnvOverrides(raw, env);
+  const envProblems = applyEnvOverrides(raw, env);
   const result = validateConfig(raw);
-  if (!result.ok) throw new ConfigError(result.problems, source);
+  if (envProblems.length || !result.ok) throw new ConfigError([...envProblems, ...(result.ok ? [] : result.problems)], envProblems.length ? `${source} + environment` : source);
   return { config: result.config, source };
 }

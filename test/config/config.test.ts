@@ -47,6 +47,39 @@ describe('config', () => {
     assert.equal(r.config.histogram.channels, 512);
   });
 
+  it('takes a string key\'s variable as its text (digits, #, yes), and still types numbers, booleans, arrays', () => {
+    const { config } = loadConfig({
+      env: {
+        GEMXRF_INSTRUMENT_ID: '2024',
+        GEMXRF_MQTT_USERNAME: '007',
+        GEMXRF_MQTT_PASSWORD: 'pa #ss: 1',
+        GEMXRF_STORAGE_DATA_DIR: '/srv/xrf #2',
+        GEMXRF_SIMULATOR_PHANTOM: 'yes',
+        GEMXRF_HTTP_ENABLED: 'false',
+        GEMXRF_MAPS_METHODS: '[roi, fit]',
+        GEMXRF_MQTT_EMBEDDED_PORT: '1999',
+      },
+    });
+    assert.equal(config.instrument.id, '2024');
+    assert.equal(config.mqtt.username, '007');
+    assert.equal(config.mqtt.password, 'pa #ss: 1');
+    assert.equal(config.storage.dataDir, '/srv/xrf #2');
+    assert.equal(config.simulator.phantom, 'yes');
+    assert.equal(config.http.enabled, false);
+    assert.deepEqual(config.maps.methods, ['roi', 'fit']);
+    assert.equal(config.mqtt.embedded.port, 1999);
+    // null still resets a nullable key (an external broker URL back to the embedded broker).
+    assert.equal(loadConfig({ env: { GEMXRF_MQTT_URL: 'null' } }).config.mqtt.url, null);
+  });
+
+  it('names a GEMXRF_ variable that matches no key of a known section, and ignores the CLI\'s own', () => {
+    assert.throws(
+      () => loadConfig({ env: { GEMXRF_MQTT_URLL: 'mqtt://x:1883', GEMXRF_DEBUG: '1', GEMXRF_TEST_COUNTS: '5' } }),
+      (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && e.problems[0]!.path === 'GEMXRF_MQTT_URLL' && /not a configuration key/.test(e.problems[0]!.reason),
+    );
+    assert.doesNotThrow(() => loadConfig({ env: { GEMXRF_DEBUG: '1', GEMXRF_FROM_SOURCE: '1', GEMXRF_TEST_VERBOSE: '1' } }));
+  });
+
   it('loadConfig throws ConfigError for a bad file and reads a good one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gemxrf-cfg-'));
     const good = join(dir, 'good.yaml');

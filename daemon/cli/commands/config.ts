@@ -21,10 +21,10 @@ export function register(program: Command): void {
         throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
       const { raw, problems } = parseConfigText(text);
-      if (problems.length === 0) applyEnvOverrides(raw as Record<string, unknown>, process.env);
+      const envProblems = problems.length === 0 ? applyEnvOverrides(raw as Record<string, unknown>, process.env) : [];
       const all = problems.length ? problems : (() => {
         const r = validateConfig(raw);
-        return r.ok ? [] : r.problems;
+        return [...envProblems, ...(r.ok ? [] : r.problems)];
       })();
       if (all.length === 0) {
         console.log('ok');
