@@ -3,7 +3,8 @@
 // is resolved and checked to lie inside <dataDir>/scans.
 import { resolve, sep } from 'node:path';
 
-const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} _.,()+#-]{0,79}$/u;
+// Combining marks (\p{M}) may follow: a decomposed accented letter (NFD, as macOS sends it) is still a letter.
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _.,()+#-]{0,79}$/u;
 
 /** Why a name is refused, or null when it is fine. */
 export function scanNameProblem(name: string): string | null {
@@ -19,7 +20,8 @@ export function scanNameProblem(name: string): string | null {
 
 /** Letters, digits, '-' and '_' only: safe in a file name on every platform. */
 export function sanitizeForId(name: string): string {
-  const s = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+  // NFKD splits accented letters into letter + combining mark; the marks are dropped (Röntgen -> Rontgen).
+  const s = name.normalize('NFKD').replace(/\p{M}+/gu, '').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
   return (s || 'scan').slice(0, 48);
 }
 

@@ -15,6 +15,13 @@ describe('daemon storage', () => {
     for (const bad of ['../x', 'a/b', 'a\\b', '..', 'x..y', '', '.hidden', 'tab\there', 'x'.repeat(81)]) assert.ok(scanNameProblem(bad), `refuses ${JSON.stringify(bad)}`);
     for (const ok of ['Panel A', 'Madonna (detail) #2', 'Fe-map_1', 'Röntgen 3']) assert.equal(scanNameProblem(ok), null, ok);
     assert.equal(makeScanId('Madonna (detail) #2', new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), '20260102-030405-Madonna_detail_2');
+    // Accents: a decomposed (NFD, as macOS sends) letter is still a letter, and ids drop the accent.
+    assert.equal(scanNameProblem('Ro\u0308ntgen'), null);
+    assert.ok(scanNameProblem('\u0308ntgen'), 'a combining mark cannot start a name');
+    const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+    assert.equal(makeScanId('Röntgen 3', at), '20260102-030405-Rontgen_3');
+    assert.equal(makeScanId('Ro\u0308ntgen', at), '20260102-030405-Rontgen');
+    assert.equal(makeScanId('Ça va', at), '20260102-030405-Ca_va');
     assert.throws(() => scanDir('/data', '../../etc'), /not a scan id/);
     assert.equal(scanDir('/data', '20260102-030405-a'), '/data/scans/20260102-030405-a');
   });
