@@ -87,6 +87,8 @@ export class ScanManager extends EventEmitter {
     const problem = scanNameProblem(req.name);
     if (problem) throw new ScanRefused(problem);
     this.setState('starting');
+    let acquisition: Acquisition | null = null;
+    let inserted: string | null = null;
     try {
       const at = new Date();
       let id = makeScanId(req.name, at);
@@ -101,8 +103,9 @@ export class ScanManager extends EventEmitter {
         stopReason: null, startedAt: at.toISOString(), stoppedAt: null, totals: null, error: null,
         dir: relative(this.dataDir, dir), config: redactSecrets(this.config),
       };
-      const acquisition = new Acquisition(dir, this.config, { scanId: id, name: req.name, source: this.sourceUrl() });
+      acquisition = new Acquisition(dir, this.config, { scanId: id, name: req.name, source: this.sourceUrl() });
       this.db.insertScan(record);
+      inserted = id;
       this.db.addRecording(id, RAW_FILE, acquisition.streamFormat);
       this.current = { record, acquisition, startedMs: Date.now(), checkpoints: 0, lastCheckpointOffset: 0 };
       this.lastCube = acquisition.cube;
@@ -116,6 +119,18 @@ export class ScanManager extends EventEmitter {
       return record;
     } catch (e) {
       const msg = `cannot start scan: ${(e as Error).message}`;
+      // Undo what was done: the recording is closed (its fd and flush timer), the row is not left 'acquiring'
+      // (the next start would "recover" a scan that never ran).
+      this.clearTimers();
+      this.current = null;
+      if (acquisition) await acquisition.close().catch(() => undefined);
+      if (inserted) {
+        try {
+          this.db.finishScan(inserted, { status: 'error', stopReason: 'error', stoppedAt: new Date().toISOString(), totals: null, error: msg });
+        } catch {
+          // the database is what failed: the row stays, and the next start's recovery settles it
+        }
+      }
       this.lastError = msg;
       this.log.error(msg);
       this.setState('error');

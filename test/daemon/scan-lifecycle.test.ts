@@ -2,6 +2,7 @@
 // interrupted), no scan starts once the shutdown began, and a database that fails while a scan stops or fails
 // (disk full: SQLITE_FULL) neither crashes the process nor leaves the manager stuck in 'stopping'.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
@@ -80,6 +81,26 @@ describe('scan lifecycle edges', function () {
       assert.equal(manager.state, 'acquiring');
       await manager.stop('manual');
       assert.equal(db.getScan(next.id)!.status, 'completed');
+    });
+
+    it('a start that fails half-way leaves no open recording and no row marked acquiring', async () => {
+      db.addRecording = () => {
+        throw new Error('SQLITE_FULL: database or disk is full');
+      };
+      await assert.rejects(manager.start({ name: 'half' }), /cannot start scan: SQLITE_FULL/);
+      assert.equal(manager.state, 'error');
+      assert.equal(manager.current, null);
+      assert.deepEqual(db.listScans({ status: 'acquiring' }).map((r) => r.id), []);
+      if (existsSync('/proc/self/fd')) {
+        const open = readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`).endsWith('raw.gemx');
+          } catch {
+            return false;
+          }
+        });
+        assert.deepEqual(open, [], 'raw.gemx is closed');
+      }
     });
 
     it('a stop whose database update fails rejects with the reason and leaves the manager usable', async () => {
