@@ -140,10 +140,17 @@ export class ScanDb {
     } catch (e) {
       throw new Error(`cannot open database ${file}: ${(e as Error).message}`);
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (e) {
+      // A damaged or foreign file ("file is not a database") must name itself, and not stay open.
+      this.db.close();
+      const msg = (e as Error).message;
+      throw new Error(msg.includes(file) ? msg : `database ${file}: ${msg}`);
+    }
   }
 
   private migrate(): void {

@@ -42,6 +42,12 @@ describe('daemon storage', () => {
     assert.throws(() => new ScanDb(file), /newer than this gemxrf/);
   });
 
+  it('names the file when gemxrf.db is not a database', () => {
+    const file = join(tempDir(), 'gemxrf.db');
+    writeFileSync(file, 'this is not sqlite '.repeat(100));
+    assert.throws(() => new ScanDb(file), (e: Error) => e.message.includes(file) && /not a database/.test(e.message));
+  });
+
   it('fails at start with the reason when the data directory is unusable', async () => {
     const dir = tempDir();
     const file = join(dir, 'a-file');
