@@ -54,7 +54,8 @@ export const sourceSchema = z.strictObject({
   url: z.string().min(1).default('tcp://127.0.0.1:48300'),
   reconnectMinMs: int(10, 600_000).default(200),
   reconnectMaxMs: int(10, 600_000).default(10_000),
-});
+})
+  .refine((s) => s.reconnectMaxMs >= s.reconnectMinMs, { message: 'reconnectMaxMs must be at least reconnectMinMs', path: ['reconnectMaxMs'] });
 
 export const histogramSchema = z
   .strictObject({
@@ -78,7 +79,8 @@ export const formationSchema = z.strictObject({
   chargeRatioMax: positive.default(2.0),
   /** A cluster is released once both planes' clocks passed its end plus this latency (ns). */
   latencyNs: positive.default(2000),
-});
+})
+  .refine((f) => f.chargeRatioMax >= f.chargeRatioMin, { message: 'chargeRatioMax must be at least chargeRatioMin', path: ['chargeRatioMax'] });
 
 export const mqttSchema = z.strictObject({
   /** External broker URL (mqtt://, mqtts://, ws://, wss://); null starts the embedded broker. */

@@ -35,6 +35,16 @@ describe('config', () => {
     assert.ok(paths.includes('histogram.eMaxKeV'));
   });
 
+  it('rejects a reversed reconnect backoff and a reversed charge-ratio window, naming the path', () => {
+    const r = validateConfig({ source: { reconnectMinMs: 5000, reconnectMaxMs: 1000 }, formation: { chargeRatioMin: 3, chargeRatioMax: 2 } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const lines = r.problems.map((p) => `${p.path}: ${p.reason}`);
+    assert.ok(lines.some((l) => l.startsWith('source.reconnectMaxMs: reconnectMaxMs must be at least reconnectMinMs')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('formation.chargeRatioMax: chargeRatioMax must be at least chargeRatioMin')), lines.join('\n'));
+    assert.ok(validateConfig({ source: { reconnectMinMs: 1000, reconnectMaxMs: 1000 }, formation: { chargeRatioMin: 1, chargeRatioMax: 1 } }).ok);
+  });
+
   it('applies GEMXRF_<PATH> environment overrides, typed', () => {
     const raw: Record<string, unknown> = { mqtt: { baseTopic: 'lab' } };
     applyEnvOverrides(raw, { GEMXRF_MQTT_URL: 'mqtt://broker:1883', GEMXRF_STORAGE_DATA_DIR: '/srv/x', GEMXRF_HISTOGRAM_CHANNELS: '512', GEMXRF_DEBUG: '1' });
