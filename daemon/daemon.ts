@@ -26,6 +26,7 @@ import { startDashboard } from './http/index.js';
 import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js';
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
+import { writableProbe } from './storage/writable-probe.js';
 
 export interface Daemon {
   readonly config: GemxrfConfig;
@@ -255,6 +256,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         void publisher.publishMaps();
       });
     });
+    const storageWritable = writableProbe(dataDir);
     registerRequests({
       bridge, manager, db,
       status: state,
@@ -265,7 +267,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         uptimeS: (Date.now() - startedMs) / 1000,
         mqtt: { connected: bridge.connected, reconnects: bridge.reconnects },
         link: link(),
-        storage: { dataDir, db: db.schemaVersion > 0, writable: (() => { try { accessSync(dataDir, constants.W_OK); return true; } catch { return false; } })() },
+        storage: { dataDir, db: db.schemaVersion > 0, writable: storageWritable() },
         error: manager.lastError,
       }),
     });
