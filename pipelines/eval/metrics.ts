@@ -57,7 +57,15 @@ export function f1Score(truth: Uint8Array, scores: Float32Array, n: number, k: n
   return { perColumn: per, macro: macro / k };
 }
 
-/** ROC-AUC per column (Mann–Whitney U with midranks for ties); NaN where a column has one class only. */
+/** Total order for scores: NaN below everything (NaNs equal), then numeric. */
+function cmpNanLowest(x: number, y: number): number {
+  if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
+  if (Number.isNaN(y)) return 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** ROC-AUC per column (Mann–Whitney U with midranks for ties); NaN where a column has one class only.
+ *  A NaN score ranks lowest, below -Infinity, and NaN scores tie with each other. */
 export function rocAuc(truth: Uint8Array, scores: Float32Array, n: number, k: number): { perColumn: Float64Array; macro: number } {
   const per = new Float64Array(k);
   const idx = new Uint32Array(n);
@@ -67,13 +75,14 @@ export function rocAuc(truth: Uint8Array, scores: Float32Array, n: number, k: nu
       idx[i] = i;
       col[i] = scores[i * k + j]!;
     }
-    idx.sort((a, b) => col[a]! - col[b]!);
+    // Not col[a] - col[b]: NaN (and Infinity - Infinity) would make the comparator inconsistent.
+    idx.sort((a, b) => cmpNanLowest(col[a]!, col[b]!));
     let pos = 0;
     let rankSumPos = 0;
     let r = 0;
     while (r < n) {
       let e = r;
-      while (e + 1 < n && col[idx[e + 1]!] === col[idx[r]!]) e++;
+      while (e + 1 < n && cmpNanLowest(col[idx[e + 1]!]!, col[idx[r]!]!) === 0) e++;
       const midrank = (r + e) / 2 + 1;
       for (let q = r; q <= e; q++) {
         if (truth[idx[q]! * k + j]! > 0) {

@@ -28,6 +28,17 @@ describe('evaluation metrics (sklearn semantics)', () => {
     assert.equal(rocAuc(Uint8Array.from([1, 0]), Float32Array.from([0.5, 0.5]), 2, 1).macro, 0.5);
     assert.ok(Number.isNaN(rocAuc(Uint8Array.from([1, 1]), Float32Array.from([0.5, 0.2]), 2, 1).perColumn[0]!));
   });
+
+  it('rocAuc ranks NaN scores lowest, tied with each other (and infinities compare, not NaN)', () => {
+    // pairs (pos,neg): (0.9>NaN)(0.9>0.1)(NaN~NaN: one half)(NaN<0.1) -> 2.5/4
+    assert.equal(rocAuc(Uint8Array.from([1, 0, 0, 1]), Float32Array.from([0.9, NaN, 0.1, NaN]), 4, 1).macro, 0.625);
+    // a NaN positive below every negative, wherever it sits
+    assert.equal(rocAuc(Uint8Array.from([0, 0, 1, 0, 1, 0]), Float32Array.from([0.3, 0.2, NaN, 0.1, 0.8, 0.4]), 6, 1).macro, 0.5);
+    // (NaN<-Inf)(NaN~NaN)(Inf>-Inf)(Inf>NaN) -> 2.5/4
+    assert.equal(rocAuc(Uint8Array.from([1, 0, 0, 1]), Float32Array.from([NaN, -Infinity, NaN, Infinity]), 4, 1).macro, 0.625);
+    // -Infinity still ranks above NaN; equal infinities tie: (-Inf>NaN)(-Inf<Inf)(Inf>NaN)(Inf~Inf) -> 2.5/4
+    assert.equal(rocAuc(Uint8Array.from([1, 0, 1, 0]), Float32Array.from([-Infinity, NaN, Infinity, Infinity]), 4, 1).macro, 0.625);
+  });
 });
 
 describe('rebinning', () => {
