@@ -42,10 +42,14 @@ export class UdpSenderEndpoint implements WireEndpoint {
 
   private async openSockets(): Promise<void> {
     const type = this.host.includes(':') ? 'udp6' : 'udp4';
-    this.sockets = await Promise.all(
+    const created: dgram.Socket[] = [];
+    // allSettled, not all: if one board's socket fails to bind, every socket (bound, or still binding when
+    // the first one failed) is closed before the error goes out, instead of leaking.
+    const settled = await Promise.allSettled(
       Array.from({ length: this.o.boards }, () =>
         new Promise<dgram.Socket>((resolve, reject) => {
           const s = dgram.createSocket({ type, sendBufferSize: this.o.sndbuf ?? 4 * 1024 * 1024 });
+          created.push(s);
           s.once('error', reject);
           s.bind(0, () => {
             s.removeListener('error', reject);
@@ -58,6 +62,18 @@ export class UdpSenderEndpoint implements WireEndpoint {
         }),
       ),
     );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      for (const s of created) {
+        try {
+          s.close();
+        } catch {
+          // already closed
+        }
+      }
+      throw failed.reason;
+    }
+    this.sockets = settled.map((r) => (r as PromiseFulfilledResult<dgram.Socket>).value);
   }
 
   write(units: readonly Uint8Array[]): boolean {

@@ -1,6 +1,7 @@
 // emulator (hits, gemroc-udp, two boards) -> udp transport -> gemroc decoder: packets, hits and each board's
 // packet numbers arrive as sent; with drops the per-board loss counters match the dropped packet numbers.
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import type { HitBatch } from '../../../drivers/batches.js';
 import { decodeGemroc } from '../../../drivers/codecs/gemroc-rx.js';
 import { zeroGemrocCounters } from '../../../drivers/codecs/gemroc-decode.js';
@@ -48,6 +49,31 @@ describe('emulator: udp (gemroc)', () => {
     ep.write([new Uint8Array(1458), new Uint8Array(10)]); // send callbacks still pending when close() starts
     await ep.close();
     assert.equal(timeouts(), before, 'the 2 s drain timeout is not left running after the sends drained');
+  });
+
+  it('a board socket that fails to bind: open() rejects and the sockets already created are closed', async () => {
+    const created: dgram.Socket[] = [];
+    const real = dgram.createSocket;
+    (dgram as { createSocket: unknown }).createSocket = (...args: Parameters<typeof dgram.createSocket>): dgram.Socket => {
+      const s = real(...args);
+      if (created.push(s) === 2) {
+        // board 1's source port is taken
+        s.bind = ((..._a: unknown[]) => {
+          process.nextTick(() => s.emit('error', Object.assign(new Error('bind EADDRINUSE (injected)'), { code: 'EADDRINUSE' })));
+          return s;
+        }) as typeof s.bind;
+      }
+      return s;
+    };
+    try {
+      await assert.rejects(UdpSenderEndpoint.open({ target: '127.0.0.1:9', boards: 3 }), /EADDRINUSE/);
+    } finally {
+      (dgram as { createSocket: unknown }).createSocket = real;
+    }
+    assert.equal(created.length, 3);
+    for (const [i, s] of created.entries()) {
+      assert.throws(() => s.address(), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }, `socket ${i} still open`);
+    }
   });
 
   it('two boards, own packet counters: every packet and hit arrives, no loss', async () => {
