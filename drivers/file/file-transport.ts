@@ -2,8 +2,10 @@
 // gemx recordings: emits the file's bytes verbatim (frames and whatever lay between them), cut at frame
 // ends and released when the frame is due. gemroc-udp recordings: emits each wrapped datagram on its own,
 // as the UDP transport would. Pacing follows the frames' device timestamps scaled by 1/speed; a clock that
-// jumps backwards (device restart) counts as no time passing. The scheduler is injectable, so tests check
-// pacing on virtual time instead of the wall clock.
+// jumps backwards (device restart) counts as no time passing, and a gap longer than MAX_GAP_WAIT_MS of wall
+// time (after speed; a clock jump forwards, or a pause in the recording) is replayed as MAX_GAP_WAIT_MS and
+// counted in status.gapsShortened (a delay past 2^31-1 ms would make Node fire the timer every 1 ms). The
+// scheduler is injectable, so tests check pacing on virtual time instead of the wall clock.
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
@@ -26,6 +28,8 @@ export interface FileUrl {
 }
 
 const KNOWN_PARAMS = ['speed'];
+/** The longest wait between two frames in a replay (ms of wall time); a longer gap is shortened to this. */
+export const MAX_GAP_WAIT_MS = 10_000;
 
 /**
  * file:///abs/path.gemx, file://relative/path.gemx (host part taken as the first path segment, relative to
@@ -58,7 +62,7 @@ export function createFileTransport(url: URL, opts: FileTransportOptions = {}): 
   const scheduler = opts.scheduler ?? asyncScheduler;
   const chunkBytes = opts.chunkBytes ?? 1 << 20;
   const href = url.href;
-  const st: TransportStatus = { url: href, state: 'closed', bytesIn: 0, chunksIn: 0, reconnects: 0, frames: 0, fileBytes: 0, progress: 0, speed: speed === Infinity ? 'max' : speed };
+  const st: TransportStatus = { url: href, state: 'closed', bytesIn: 0, chunksIn: 0, reconnects: 0, frames: 0, fileBytes: 0, progress: 0, speed: speed === Infinity ? 'max' : speed, gapsShortened: 0 };
   const running = new Set<() => void>();
 
   const open = (): Observable<Uint8Array> =>
@@ -128,7 +132,14 @@ export function createFileTransport(url: URL, opts: FileTransportOptions = {}): 
               return;
             }
             next = r.value;
-            if (lastDeviceNs !== null) nextVirtualNs = virtualNs + Math.max(0, next.baseTimeNs - lastDeviceNs);
+            if (lastDeviceNs !== null) {
+              let gapNs = Math.max(0, next.baseTimeNs - lastDeviceNs);
+              if (gapNs / 1e6 / speed > MAX_GAP_WAIT_MS) {
+                gapNs = MAX_GAP_WAIT_MS * 1e6 * speed;
+                st.gapsShortened = (st.gapsShortened as number) + 1;
+              }
+              nextVirtualNs = virtualNs + gapNs;
+            }
           }
           const dueMs = startMs + nextVirtualNs / 1e6 / speed;
           if (dueMs > now) {

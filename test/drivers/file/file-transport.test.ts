@@ -69,6 +69,24 @@ describe('file:// transport', () => {
     assert.equal(concat(r.chunks).length, frames.reduce((a, f) => a + f.length, 0) + 2);
   });
 
+  it('a gap in the recording longer than 10 s (after speed) is replayed as 10 s, and counted in status', async () => {
+    const p = join(dir, 'gap.gemx');
+    const w = RecordingWriter.create(p, { instrumentId: 'x', meta: {} }, { sync: false });
+    // 1 s, then a day (a clock jump: once waited ~86 400 s, and past 2^31-1 ms Node fires such a timer at once,
+    // every 1 ms), then 1 s, then 15 s (7.5 s at speed 2: kept)
+    const day = 86_400e9;
+    [0, 1e9, 1e9 + day, 2e9 + day, 17e9 + day].forEach((t, i) => w.append(encodeEventsFrame(i, t, eventBatch([[i, i, i, t]]))));
+    await w.close();
+    const scheduler = new VirtualTimeScheduler();
+    const t = createFileTransport(new URL(fileUrlFor(p, 2)), { scheduler });
+    const at: number[] = [];
+    t.open().subscribe(() => at.push(scheduler.now()));
+    scheduler.flush();
+    assert.deepEqual(at, [0, 500, 10_500, 11_000, 18_500]);
+    assert.equal(t.status().gapsShortened, 1);
+    assert.equal(t.status().frames, 5);
+  });
+
   it('unwraps datagrams from a gemroc recording, one emission each', async () => {
     const p = join(dir, 'g.gemx');
     const w = RecordingWriter.create(p, { instrumentId: 'x', meta: {}, streamFormat: StreamFormat.GEMROC_UDP }, { sync: false });
