@@ -91,13 +91,27 @@ async function watch(client: RequestClient, scanId: string, target: { durationS?
   );
   bar.start(100, 0, { events: 0, rate: 0, elapsed: fmtS(0), remaining: '-', lost: 0 });
   return new Promise((resolve, reject) => {
+    let done = false;
     const onSig = () => finish(() => reject(new CliError('stopped watching (the scan keeps running; `gemxrf scan stop` ends it)', 130)));
     const finish = (then: () => void) => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
       client.client.off('message', onMsg);
       process.off('SIGINT', onSig);
       bar.stop();
       then();
     };
+    // The scan may end before the subscription above is in place (a short scan on a busy machine), and
+    // events are QoS 0: ask for the record now and every 2 s, so the end is never missed.
+    const check = async () => {
+      const r = await client.request('scan/get', { id: scanId }).catch(() => null);
+      const rec = r?.status === 'ok' ? (r.data as { id: string; status: string; error?: string } | null) : null;
+      if (!rec || rec.status === 'acquiring') return;
+      if (rec.status === 'error') finish(() => reject(new CliError(`scan ${scanId} failed: ${String(rec.error ?? 'error')}`)));
+      else finish(() => resolve(rec));
+    };
+    const poll = setInterval(() => void check(), 2000);
     const onMsg = (topic: string, buf: Buffer) => {
       let m: Record<string, unknown>;
       try {
@@ -122,6 +136,7 @@ async function watch(client: RequestClient, scanId: string, target: { durationS?
     };
     client.client.on('message', onMsg);
     process.once('SIGINT', onSig);
+    void check();
   });
 }
 
