@@ -3,6 +3,7 @@
 // /dev name after an unplug. Every (re)connect resolves the port again; an unplug (read error, EIO, close
 // with `disconnected`) becomes a reconnect with backoff, and every error lands in status(), never a throw.
 // The binding is injectable: tests pass @serialport/binding-mock's MockBinding.
+import { statSync } from 'node:fs';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { registerTransport } from '../open-transport.js';
@@ -38,6 +39,18 @@ export function portMatches(info: PortInfo, match: SerialMatch): boolean {
   return true;
 }
 
+/** How often an open port's device node is checked for an unplug (ms). */
+const UNPLUG_CHECK_MS = 250;
+
+function statNode(path: string): { ino: number; rdev: number } | null {
+  try {
+    const st = statSync(path);
+    return { ino: st.ino, rdev: st.rdev };
+  } catch {
+    return null;
+  }
+}
+
 export function createSerialTransport(url: URL, opts: SerialTransportOptions = {}): Transport {
   checkKnownParams(url, ['baud', 'serialNumber', 'vendorId', 'productId', ...RECONNECT_PARAMS]);
   const binding = opts.binding ?? (SerialPort.binding as unknown as SerialBinding);
@@ -71,6 +84,25 @@ export function createSerialTransport(url: URL, opts: SerialTransportOptions = {
       port.open((err) => (err ? reject(new Error(`open ${portPath}: ${err.message}`)) : resolve())),
     );
     currentPath = portPath;
+    // Unplug watchdog: the error/EOF an unplugged device should raise on the open descriptor does not always
+    // come (a pty whose socat was restarted, some USB-serial drivers), and a silent port looks like a quiet
+    // detector. The device node is checked instead: gone, or a different node behind the same path (a
+    // re-created link), ends the link and the reconnect loop finds the port again. Paths that are not
+    // filesystem nodes (a mock binding) have no watchdog.
+    const node = statNode(portPath);
+    const watchdog = node
+      ? setInterval(() => {
+          const now = statNode(portPath);
+          if (!now || now.ino !== node.ino || now.rdev !== node.rdev) sink.end(new Error(`${portPath} unplugged (device node ${now ? 'changed' : 'gone'})`));
+        }, UNPLUG_CHECK_MS)
+      : null;
+    watchdog?.unref();
+    const stopWatchdog = () => {
+      if (watchdog) clearInterval(watchdog);
+    };
+    port.on('close', stopWatchdog);
+    port.on('end', stopWatchdog);
+    port.on('error', stopWatchdog);
     port.on('data', (chunk: Buffer) => sink.data(chunk));
     port.on('error', (err: Error) => sink.end(new Error(`${portPath}: ${err.message}`)));
     // A read of 0 bytes (EOF: the pty's other side went away) ends the readable side without a 'close'.
@@ -81,6 +113,7 @@ export function createSerialTransport(url: URL, opts: SerialTransportOptions = {
     return {
       close: () =>
         new Promise<void>((resolve) => {
+          stopWatchdog();
           if (!port.isOpen) return resolve();
           port.close(() => resolve());
         }),
