@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { startDaemon, type Daemon } from '../../daemon/daemon.js';
-import { silentLogger } from '../../daemon/log.js';
+import type { Daemon } from '../../daemon/daemon.js';
 import { decodeMapFrame } from '../../daemon/mqtt/map-frame.js';
 import { loadSnapshot } from '../../pipelines/cube/snapshot.js';
 import { cubeFromRecording } from '../../pipelines/maps/recording-cube.js';
-import { Requester, tempDir, testConfig, until, waitForMessage } from './helpers.js';
+import { Requester, tempDir, testConfig, until, waitForMessage, startRig, type TestRig } from './helpers.js';
 
 describe('daemon end to end (embedded broker)', function () {
   this.timeout(30_000);
+  let rig: TestRig;
   let daemon: Daemon;
   let req: Requester;
   let sub: mqtt.MqttClient;
@@ -22,16 +22,12 @@ describe('daemon end to end (embedded broker)', function () {
 
   before(async () => {
     dataDir = tempDir();
-    daemon = await startDaemon(testConfig(dataDir), silentLogger);
-    req = await Requester.connect(daemon.brokerUrl, base);
-    sub = await mqtt.connectAsync(daemon.brokerUrl, { protocolVersion: 4, reconnectPeriod: 0 });
-    await sub.subscribeAsync(`${base}/#`);
+    rig = await startRig(testConfig(dataDir));
+    ({ daemon, req, sub } = rig);
   });
 
   after(async () => {
-    await sub?.endAsync();
-    await req?.close();
-    await daemon?.stop();
+    await rig?.stop();
   });
 
   it('publishes availability and an idle state (retained)', async () => {

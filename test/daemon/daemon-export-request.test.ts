@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { startDaemon, type Daemon } from '../../daemon/daemon.js';
-import { silentLogger } from '../../daemon/log.js';
+import type mqtt from 'mqtt';
+import type { Daemon } from '../../daemon/daemon.js';
 import { cubeFromRecording } from '../../pipelines/maps/recording-cube.js';
-import { Requester, tempDir, testConfig, waitForMessage } from './helpers.js';
+import { Requester, tempDir, testConfig, waitForMessage, startRig, type TestRig } from './helpers.js';
 
 describe('request/scan/export', function () {
   this.timeout(120_000);
+  let rig: TestRig;
   let daemon: Daemon;
   let req: Requester;
   let sub: mqtt.MqttClient;
@@ -19,16 +19,12 @@ describe('request/scan/export', function () {
 
   before(async () => {
     dataDir = tempDir();
-    daemon = await startDaemon(testConfig(dataDir, { simulator: { enabled: true, rate: 50_000, listen: '127.0.0.1:0' } }), silentLogger);
-    req = await Requester.connect(daemon.brokerUrl, base);
-    sub = await mqtt.connectAsync(daemon.brokerUrl, { protocolVersion: 4, reconnectPeriod: 0 });
-    await sub.subscribeAsync(`${base}/#`);
+    rig = await startRig(testConfig(dataDir, { simulator: { enabled: true, rate: 50_000, listen: '127.0.0.1:0' } }));
+    ({ daemon, req, sub } = rig);
   });
 
   after(async () => {
-    await sub?.endAsync();
-    await req?.close();
-    await daemon?.stop();
+    await rig?.stop();
   });
 
   it('exports a finished scan into <scan>/export and refuses bad requests', async () => {

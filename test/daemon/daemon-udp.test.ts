@@ -19,7 +19,7 @@ import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { cubeFromRecording } from '../../pipelines/maps/recording-cube.js';
 import { startEmulator, type RunningEmulator } from '../../simulator/emulators/index.js';
-import { Requester, tempDir, testConfig, until, waitForMessage } from './helpers.js';
+import { Requester, tempDir, testConfig, until, waitForMessage, startRig, type TestRig } from './helpers.js';
 
 const base = 'gemxrf/test';
 
@@ -37,6 +37,7 @@ interface StateDoc {
 
 describe('daemon: gemroc-udp source from the in-process simulator', function () {
   this.timeout(30_000);
+  let rig: TestRig;
   let daemon: Daemon;
   let req: Requester;
   let sub: mqtt.MqttClient;
@@ -45,19 +46,12 @@ describe('daemon: gemroc-udp source from the in-process simulator', function () 
 
   before(async () => {
     dataDir = tempDir('gemxrf-udp-');
-    daemon = await startDaemon(
-      testConfig(dataDir, { simulator: { enabled: true, transport: 'udp', level: 'hits', rate: 20_000, listen: '127.0.0.1:0', seed: 5 } }),
-      silentLogger,
-    );
-    req = await Requester.connect(daemon.brokerUrl, base);
-    sub = await mqtt.connectAsync(daemon.brokerUrl, { protocolVersion: 4, reconnectPeriod: 0 });
-    await sub.subscribeAsync(`${base}/#`);
+    rig = await startRig(testConfig(dataDir, { simulator: { enabled: true, transport: 'udp', level: 'hits', rate: 20_000, listen: '127.0.0.1:0', seed: 5 } }));
+    ({ daemon, req, sub } = rig);
   });
 
   after(async () => {
-    await sub?.endAsync();
-    await req?.close();
-    await daemon?.stop();
+    await rig?.stop();
   });
 
   it('binds an ephemeral udp port and acquires: maps arrive, counts grow, state shows per-board counters', async () => {

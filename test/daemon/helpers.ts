@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { configSchema, type GemxrfConfig } from '../../config/index.js';
+import { startDaemon, type Daemon } from '../../daemon/daemon.js';
+import { silentLogger } from '../../daemon/log.js';
 
 export function tempDir(prefix = 'gemxrf-daemon-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -95,4 +97,27 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A daemon started in-process, a requester and a subscriber to everything under the test base topic. */
+export interface TestRig {
+  daemon: Daemon;
+  req: Requester;
+  sub: mqtt.MqttClient;
+  stop(): Promise<void>;
+}
+
+export async function startRig(config: GemxrfConfig, base = 'gemxrf/test'): Promise<TestRig> {
+  const daemon = await startDaemon(config, silentLogger);
+  const req = await Requester.connect(daemon.brokerUrl, base);
+  const sub = await mqtt.connectAsync(daemon.brokerUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+  await sub.subscribeAsync(`${base}/#`);
+  return {
+    daemon, req, sub,
+    async stop() {
+      await sub.endAsync();
+      await req.close();
+      await daemon.stop();
+    },
+  };
 }
