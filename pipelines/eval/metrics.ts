@@ -35,14 +35,16 @@ export function meanAbsoluteError(yTrue: Float32Array, yPred: Float32Array, n: n
   return { perColumn: per, average: avg / k };
 }
 
-/** Binary F1 per column at a threshold on the scores, and the macro average. */
-export function f1Score(truth: Uint8Array, scores: Float32Array, n: number, k: number, threshold: number): { perColumn: Float64Array; macro: number } {
+/** Binary F1 per column at a threshold on the scores, and the macro average. Entries where `ignore` is
+ *  non-zero count neither way (labels no method can be asked to get right, e.g. below the detection limit). */
+export function f1Score(truth: Uint8Array, scores: Float32Array, n: number, k: number, threshold: number, ignore?: Uint8Array): { perColumn: Float64Array; macro: number } {
   const per = new Float64Array(k);
   for (let j = 0; j < k; j++) {
     let tp = 0;
     let fp = 0;
     let fn = 0;
     for (let i = 0; i < n; i++) {
+      if (ignore && ignore[i * k + j]) continue;
       const t = truth[i * k + j]! > 0;
       const p = scores[i * k + j]! >= threshold;
       if (t && p) tp++;

@@ -64,6 +64,9 @@ export interface DatasetBlock {
   fractions: Float32Array;
   /** count x elements, 1 where the element is in the mixture. */
   presence: Uint8Array;
+  /** count x elements, the element's detection significance in this spectrum (0 where absent): see
+   *  detectionSignificance(). Scales with the square root of the exposure. */
+  significance: Float32Array;
   /** count, the background's share of the counts. */
   backgroundShare: Float32Array;
   /** The detector and background conditions the whole block was drawn under. */
@@ -105,19 +108,21 @@ export function* generateDataset(opts: DatasetOptions): Generator<DatasetBlock> 
 }
 
 /** Generates a whole dataset in memory (for evaluation sets): rows concatenated over blocks. */
-export function generateDatasetArrays(opts: DatasetOptions): { recipe: DatasetRecipe; spectra: Float32Array; fractions: Float32Array; presence: Uint8Array } {
+export function generateDatasetArrays(opts: DatasetOptions): { recipe: DatasetRecipe; spectra: Float32Array; fractions: Float32Array; presence: Uint8Array; significance: Float32Array } {
   const recipe = datasetRecipe(opts);
   const C = recipe.grid.channels;
   const E = recipe.elements.length;
   const spectra = new Float32Array(recipe.n * C);
   const fractions = new Float32Array(recipe.n * E);
   const presence = new Uint8Array(recipe.n * E);
+  const significance = new Float32Array(recipe.n * E);
   for (const blk of generateDataset(opts)) {
     spectra.set(blk.spectra, blk.start * C);
     fractions.set(blk.fractions, blk.start * E);
     presence.set(blk.presence, blk.start * E);
+    significance.set(blk.significance, blk.start * E);
   }
-  return { recipe, spectra, fractions, presence };
+  return { recipe, spectra, fractions, presence, significance };
 }
 
 /** A block's own random stream: blocks are independent of each other (and could be made in parallel). */
@@ -143,6 +148,7 @@ export function generateBlock(recipe: DatasetRecipe, blockIndex: number, start: 
   const spectra = new Float32Array(count * C);
   const fractions = new Float32Array(count * E);
   const presence = new Uint8Array(count * E);
+  const significance = new Float32Array(count * E);
   const backgroundShare = new Float32Array(count);
   const expected = new Float64Array(C);
   const scratch = new Float64Array(C);
@@ -168,8 +174,12 @@ export function generateBlock(recipe: DatasetRecipe, blockIndex: number, start: 
     const counts = logUniformOrUniform(rng, recipe.counts, true);
     const row = r * C;
     for (let c = 0; c < C; c++) spectra[row + c] = rng.poisson(counts * expected[c]!);
+    for (let e = 0; e < E; e++) {
+      const f = rowFractions[e]!;
+      if (f > 0) significance[r * E + e] = detectionSignificance(f, responses[e]!, expected, counts);
+    }
   }
-  return { start, count, spectra, fractions, presence, backgroundShare, nuisance };
+  return { start, count, spectra, fractions, presence, significance, backgroundShare, nuisance };
 }
 
 /** The responses a block mixes: one per element (dataset order), background, detector lines. */
@@ -209,6 +219,24 @@ export function mixExpected(
   if (total > 0) for (let c = 0; c < C; c++) out[c]! /= total;
   if (det.pileupFraction > 0) applyPileup(out, grid, det.pileupFraction, scratch);
   return out;
+}
+
+/**
+ * How many standard deviations an element's signal stands above counting noise in one spectrum, for an
+ * ideal observer that knows every other component exactly (the matched filter of the element's own
+ * response): z = sqrt(sum_c s_c^2 / mu_c) with s = counts x fraction x response, mu = counts x expected.
+ * It is an upper bound on how detectable the element is (real methods must also separate overlapping
+ * lines and unknown conditions); z >= 3 is the classical 3-sigma detection limit. With pile-up the
+ * element's single-photon signal is used. Binomial thinning to a share p of the counts scales z by sqrt(p).
+ */
+export function detectionSignificance(fraction: number, response: Float64Array, expected: Float64Array, counts: number): number {
+  let q = 0;
+  for (let c = 0; c < response.length; c++) {
+    const r = response[c]!;
+    const mu = expected[c]!;
+    if (r > 0 && mu > 0) q += (r * r) / mu;
+  }
+  return fraction * Math.sqrt(counts * q);
 }
 
 function logUniformOrUniform(rng: Rng, range: readonly [number, number], log: boolean): number {

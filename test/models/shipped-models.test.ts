@@ -63,9 +63,20 @@ describe('shipped models', function () {
   it('gemxrf eval scores a model next to the baselines, and refuses a training seed', () => {
     const r = runCli(['eval', '--model', 'cnn', '-n', '200', '--seed', '4243', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { results: Array<{ method: string; r2: number; f1: number; auc: number }> };
+    const out = JSON.parse(r.stdout) as {
+      results: Array<{ method: string; r2: number; f1: number; auc: number; f1Detectable: number; byCounts: Array<{ n: number; r2: number }> }>;
+      bounds: { idealObserverF1: number; idealObserverF1Detectable: number; belowLimitShare: number };
+    };
     assert.deepEqual(out.results.map((x) => x.method), ['cnn', 'fit', 'roi']);
-    for (const x of out.results) assert.ok(Number.isFinite(x.r2) && Number.isFinite(x.auc));
+    for (const x of out.results) {
+      assert.ok(Number.isFinite(x.r2) && Number.isFinite(x.auc));
+      // Leaving out labels below the detection limit can only help a method that rarely calls them.
+      assert.ok(x.f1Detectable >= x.f1 - 0.05, `${x.method} F1(≥3σ) ${x.f1Detectable} vs F1 ${x.f1}`);
+      assert.equal(x.byCounts.reduce((s, b) => s + b.n, 0), 200);
+    }
+    // No method beats the ideal observer on the same labels.
+    assert.ok(out.bounds.idealObserverF1 > out.results[0]!.f1 && out.bounds.idealObserverF1Detectable > out.results[0]!.f1Detectable);
+    assert.ok(out.bounds.belowLimitShare > 0.05 && out.bounds.belowLimitShare < 0.5, `share below the limit ${out.bounds.belowLimitShare}`);
     assert.ok(out.results[0]!.r2 > out.results[1]!.r2, 'model ahead of fit');
     const refused = runCli(['eval', '--model', 'cnn', '-n', '50', '--seed', '1']);
     assert.equal(refused.status, 1);

@@ -122,7 +122,7 @@ describe('simulator/dataset', () => {
   it('writes .npy files with the documented shapes and dtypes, and meta.json', () => {
     const out = join(dir, 'small');
     const meta = writeDataset(out, { n: 500, seed: 9, grid: { channels: 128, eMinKeV: 0, eMaxKeV: 20.48 }, shift: 'drift' });
-    const expect = { 'spectra.npy': ['<f4', '(500, 128)', 500 * 128 * 4], 'fractions.npy': ['<f4', '(500, 24)', 500 * 24 * 4], 'presence.npy': ['|u1', '(500, 24)', 500 * 24] } as const;
+    const expect = { 'spectra.npy': ['<f4', '(500, 128)', 500 * 128 * 4], 'fractions.npy': ['<f4', '(500, 24)', 500 * 24 * 4], 'presence.npy': ['|u1', '(500, 24)', 500 * 24], 'significance.npy': ['<f4', '(500, 24)', 500 * 24 * 4] } as const;
     for (const [f, [descr, shape, bytes]] of Object.entries(expect)) {
       const buf = readFileSync(join(out, f));
       const h = parseHeaderByHand(buf);
@@ -144,6 +144,44 @@ describe('simulator/dataset', () => {
     const mem = generateDatasetArrays({ n: 500, seed: 9, grid: { channels: 128, eMinKeV: 0, eMaxKeV: 20.48 }, shift: 'drift' });
     assert.deepEqual(readNpy(join(out, 'spectra.npy')).data, mem.spectra);
     assert.deepEqual(readNpy(join(out, 'presence.npy')).data, mem.presence);
+    assert.deepEqual(readNpy(join(out, 'significance.npy')).data, mem.significance);
+  });
+
+  it('significance is the matched-filter z of each present element: sqrt(exposure) scaling, 0 where absent', () => {
+    const recipe = datasetRecipe({ n: 256, seed: 21 });
+    const blk = generateBlock(recipe, 0, 0, 256);
+    const { det, bg } = blk.nuisance;
+    const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
+    const responses = {
+      elements: PIGMENT_ELEMENTS.map((el) => elementResponse(recipe.grid, el, det, tube)),
+      background: backgroundResponse(recipe.grid, bg, det),
+      detectorLines: detectorLinesResponse(recipe.grid, det),
+    };
+    let checked = 0, above3 = 0, below3 = 0;
+    for (let r = 0; r < 256; r++) {
+      const fr = blk.fractions.subarray(r * E, (r + 1) * E);
+      const exp = mixExpected(new Float64Array(256), responses, fr, blk.backgroundShare[r]!, det, recipe.grid);
+      let total = 0;
+      for (let c = 0; c < 256; c++) total += blk.spectra[r * 256 + c]!;
+      for (let e = 0; e < E; e++) {
+        const z = blk.significance[r * E + e]!;
+        if (fr[e] === 0) {
+          assert.equal(z, 0);
+          continue;
+        }
+        (z >= 3 ? above3++ : below3++);
+        let q = 0;
+        for (let c = 0; c < 256; c++) if (exp[c]! > 0) q += responses.elements[e]![c]! ** 2 / exp[c]!;
+        // The exposure is not stored: z^2 / (f^2 q) must be it, i.e. the total counts within Poisson noise.
+        if (total < 2000) continue;
+        const exposure = (z * z) / (fr[e]! ** 2 * q);
+        assert.ok(Math.abs(exposure / total - 1) < 5 / Math.sqrt(total), `row ${r} ${PIGMENT_ELEMENTS[e]}: exposure ${exposure} vs total ${total}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 100, `checked ${checked}`);
+    // Both sides of the detection limit occur: the labels include elements no method can see.
+    assert.ok(above3 > 100 && below3 > 10, `above ${above3}, below ${below3}`);
   });
 
   it('numpy.load reads the files (when python3 with numpy is installed)', function () {
