@@ -24,12 +24,13 @@ export function registerModelRequests(ctx: { bridge: MqttBridge; manager: ScanMa
       problems: problems.map((p) => ({ file: p.file.split('/').pop(), error: p.error })),
     };
   });
-  bridge.handle('model/select', (data) => {
+  bridge.handle('model/select', async (data) => {
     const { name } = parseRequest(selectSchema, data);
     if (manager.state !== 'idle' && manager.state !== 'error')
       throw new RequestError(`cannot change the model while a scan is ${manager.state}; stop it first`);
+    // Loading the graph to check it takes a moment; a scan started meanwhile keeps the model it started with.
     try {
-      const { onnx: _o, card: _c, ...m } = inference.select(name);
+      const { onnx: _o, card: _c, ...m } = await inference.select(name);
       return { selected: m.name, active: inference.active, model: m };
     } catch (e) {
       if (e instanceof ModelCardError) throw new RequestError(e.message);

@@ -5,7 +5,8 @@
 // Also holds the runtime model choice (request/model/select), which applies to the next scans.
 import type { GemxrfConfig } from '../../config/index.js';
 import type { Cube } from '../../pipelines/cube/cube.js';
-import { InferenceEngine, findModel, listModels, type ModelInfo, type ModelListing } from '../../pipelines/inference/index.js';
+import { InferenceEngine, ModelCardError, findModel, listModels, type ModelInfo, type ModelListing } from '../../pipelines/inference/index.js';
+import { OnnxModel } from '../../pipelines/inference/onnx-model.js';
 import type { Logger } from '../log.js';
 
 /** One published kind of model map: 'model' (net counts) or 'presence' (probability), per element. */
@@ -59,10 +60,19 @@ export class ScanInference {
     return listModels(this.config.inference.modelsDir);
   }
 
-  /** Selects a listed model for the next scans; throws ModelCardError for an unknown name. The caller checks
-   *  that no scan is running (an engine is bound to its scan's model). */
-  select(name: string): ModelInfo {
+  /** Selects a listed model for the next scans; throws ModelCardError for an unknown name or a graph that
+   *  onnxruntime cannot load or that does not match its card. The graph is loaded once here (a few hundred
+   *  ms, off the event loop) so that a broken file is refused now, not found at the next scan's start. The
+   *  caller checks that no scan is running (an engine is bound to its scan's model). */
+  async select(name: string): Promise<ModelInfo> {
     const m = findModel(this.list(), name);
+    let probe: OnnxModel;
+    try {
+      probe = await OnnxModel.load(m.onnx, { threads: 1 });
+    } catch (err) {
+      throw new ModelCardError(`model '${m.name}' cannot be loaded: ${(err as Error).message}`);
+    }
+    await probe.release();
     this.selected = m.name;
     this.log.info('model selected for the next scans', { model: m.name, version: m.version });
     return m;
