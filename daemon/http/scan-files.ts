@@ -67,10 +67,31 @@ export function scanFilePath(dataDir: string, id: string, relPath: string): stri
   return real;
 }
 
+/** The byte range a `Range` header asks for in a file of `size` bytes: one range (`bytes=a-b`, `bytes=a-`,
+ *  `bytes=-n`) as inclusive offsets, 'unsatisfiable' when it starts past the end, or null to send the whole
+ *  file (no header, another unit, several ranges, or a malformed one: RFC 9110 lets a server ignore those). */
+export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return null; // a-b with b < a is invalid: ignore it
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
 /** Streams a file as a download (attachment, named after its last segment). The file is opened first and
  *  exactly the bytes it held then are sent: raw.gemx grows while a scan runs and checkpoints are replaced
- *  by rename, and a body longer or shorter than content-length would break the connection. */
-export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean): void {
+ *  by rename, and a body longer or shorter than content-length would break the connection. A single byte
+ *  range (`Range: bytes=a-`) is served as 206 so that an interrupted download of a large recording or export
+ *  resumes where it stopped; the files only grow or are replaced whole, so a resumed recording stays valid. */
+export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean, rangeHeader?: string): void {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -86,18 +107,33 @@ export function sendDownload(res: ServerResponse, file: string, name: string, he
     closeSync(fd);
     throw e;
   }
-  res.writeHead(200, {
+  const headers = {
     'content-type': 'application/octet-stream',
-    'content-length': String(size),
     'content-disposition': `attachment; filename="${name.replace(/["\\]/g, '_')}"`,
     'cache-control': 'no-store',
+    'accept-ranges': 'bytes',
+  };
+  const range = parseByteRange(rangeHeader, size);
+  if (range === 'unsatisfiable') {
+    closeSync(fd);
+    res.writeHead(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  const length = end - start + 1;
+  res.writeHead(range ? 206 : 200, {
+    ...headers,
+    'content-length': String(length),
+    ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
   });
-  if (head || size === 0) {
+  if (head || length === 0) {
     closeSync(fd);
     res.end();
     return;
   }
-  const s = createReadStream('', { fd, start: 0, end: size - 1, autoClose: true });
+  const s = createReadStream('', { fd, start, end, autoClose: true });
   s.on('error', () => res.destroy());
   res.on('close', () => s.destroy());
   s.pipe(res);

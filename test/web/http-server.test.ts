@@ -9,7 +9,7 @@ import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { linesDocument, markerLines } from '../../daemon/http/lines.js';
 import { startHttpServer, type HttpServer, type PageConfig } from '../../daemon/http/server.js';
-import { sendDownload } from '../../daemon/http/scan-files.js';
+import { parseByteRange, sendDownload } from '../../daemon/http/scan-files.js';
 import { pageConfig } from '../../daemon/http/index.js';
 import { configSchema } from '../../config/index.js';
 import { removeDir } from './support/fixture.js';
@@ -21,10 +21,10 @@ interface Reply {
 }
 
 /** A raw request: fetch() would normalise '..' in the path before sending it. */
-function get(url: string, path: string, method = 'GET'): Promise<Reply> {
+function get(url: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Reply> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const r = request({ host: u.hostname, port: u.port, path, method }, (res) => {
+    const r = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -116,6 +116,47 @@ describe('dashboard HTTP server', function () {
     assert.match(String(dl.headers['content-disposition']), /attachment; filename="raw.gemx"/);
     assert.ok(dl.body.equals(raw));
     assert.equal((await get(server.url, `/api/scans/${scanId}/files/exports/maps.h5`)).body.toString(), 'h5');
+  });
+
+  it('serves one byte range as 206 so an interrupted download resumes; 416 past the end; other forms get the whole file', async () => {
+    const path = `/api/scans/${scanId}/files/raw.gemx`;
+    const whole = await get(server.url, path);
+    assert.equal(whole.headers['accept-ranges'], 'bytes');
+    // Resume after 50,000 bytes: the two parts make the file.
+    const rest = await get(server.url, path, 'GET', { range: 'bytes=50000-' });
+    assert.equal(rest.status, 206);
+    assert.equal(rest.headers['content-range'], `bytes 50000-${raw.length - 1}/${raw.length}`);
+    assert.equal(Number(rest.headers['content-length']), raw.length - 50_000);
+    assert.ok(Buffer.concat([raw.subarray(0, 50_000), rest.body]).equals(raw));
+    const mid = await get(server.url, path, 'GET', { range: 'bytes=10-19' });
+    assert.equal(mid.status, 206);
+    assert.ok(mid.body.equals(raw.subarray(10, 20)));
+    const tail = await get(server.url, path, 'GET', { range: 'bytes=-5' });
+    assert.ok(tail.body.equals(raw.subarray(raw.length - 5)));
+    const past = await get(server.url, path, 'GET', { range: `bytes=${raw.length}-` });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers['content-range'], `bytes */${raw.length}`);
+    const several = await get(server.url, path, 'GET', { range: 'bytes=0-1,5-6' });
+    assert.equal(several.status, 200);
+    assert.ok(several.body.equals(raw));
+    const headRange = await get(server.url, path, 'HEAD', { range: 'bytes=100-' });
+    assert.equal(headRange.status, 206);
+    assert.equal(headRange.body.length, 0);
+  });
+
+  it('parses byte ranges as RFC 9110 says (single range only)', () => {
+    assert.equal(parseByteRange(undefined, 100), null);
+    assert.deepEqual(parseByteRange('bytes=0-', 100), { start: 0, end: 99 });
+    assert.deepEqual(parseByteRange('bytes=90-200', 100), { start: 90, end: 99 });
+    assert.deepEqual(parseByteRange('bytes=-10', 100), { start: 90, end: 99 });
+    assert.deepEqual(parseByteRange('bytes=-500', 100), { start: 0, end: 99 });
+    assert.equal(parseByteRange('bytes=100-', 100), 'unsatisfiable');
+    assert.equal(parseByteRange('bytes=-0', 100), 'unsatisfiable');
+    assert.equal(parseByteRange('bytes=0-', 0), 'unsatisfiable');
+    assert.equal(parseByteRange('bytes=5-2', 100), null);
+    assert.equal(parseByteRange('items=0-1', 100), null);
+    assert.equal(parseByteRange('bytes=-', 100), null);
+    assert.equal(parseByteRange('bytes=0-1,3-4', 100), null);
   });
 
   it('lists and downloads the per-element PNGs of an export (<scan>/export/png/<method>/<El>.png, four levels down)', async () => {
