@@ -2,7 +2,9 @@
 
 A dataset directory holds spectra.npy (float32 N x C raw counts), fractions.npy (float32 N x E),
 presence.npy (uint8 N x E) and meta.json (energyGrid, elements, seed, n, generator parameters).
-The arrays are memory-mapped so datasets larger than RAM can be read batch by batch.
+The arrays are memory-mapped so datasets larger than RAM can be read batch by batch. Several directories
+(e.g. the shards training/device/run.sh writes in parallel) read as one dataset without being copied into one
+file: load_data("DIR1,DIR2,...").
 """
 from __future__ import annotations
 
@@ -17,10 +19,22 @@ import torch
 @dataclass
 class Dataset:
     path: str
-    spectra: np.ndarray  # N x C raw counts (memory-mapped)
+    spectra: np.ndarray  # N x C raw counts (memory-mapped; a ConcatArray for several directories)
     fractions: np.ndarray  # N x E
     presence: np.ndarray  # N x E
     meta: dict
+    parts: list["Dataset"] | None = None  # the directories it is made of, in row order (None: one directory)
+
+    @property
+    def part_sizes(self) -> list[int]:
+        return [p.n for p in self.parts] if self.parts else [self.n]
+
+    def part_records(self, rows: np.ndarray | None = None) -> list[dict]:
+        """Per directory: its generator seed, shift and how many of `rows` (default: all) come from it."""
+        bounds = np.cumsum([0] + self.part_sizes)
+        counts = self.part_sizes if rows is None else np.diff(np.searchsorted(np.sort(rows), bounds)).tolist()
+        return [{"seed": p.meta.get("seed"), "n": int(k), "shift": p.meta.get("shift", "nominal")}
+                for p, k in zip(self.parts or [self], counts)]
 
     @property
     def n(self) -> int:
@@ -66,21 +80,106 @@ def load_dataset(path: str, mmap: bool = True) -> Dataset:
     return Dataset(path, spectra, fractions, presence, meta)
 
 
+class ConcatArray:
+    """Rows of several arrays (memory maps) indexed as one N x ... array, without copying them together.
+
+    Supports what the training code does with dataset arrays: `a[int_index_array]` (any order; sorted is
+    fastest on memory maps), `a[slice]`, len(), shape, dtype, np.asarray(a) (reads everything).
+    """
+
+    def __init__(self, parts: list[np.ndarray]):
+        if not parts:
+            raise ValueError("ConcatArray needs at least one array")
+        tails = {p.shape[1:] for p in parts}
+        dtypes = {p.dtype for p in parts}
+        if len(tails) != 1 or len(dtypes) != 1:
+            raise ValueError(f"arrays to concatenate differ: shapes {sorted(tails)}, dtypes {sorted(map(str, dtypes))}")
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.shape = (int(self.offsets[-1]),) + parts[0].shape[1:]
+        self.dtype = parts[0].dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[np.arange(len(self))]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, rows):
+        if isinstance(rows, slice):
+            rows = np.arange(len(self))[rows]
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer):
+            raise TypeError("ConcatArray supports 1-D integer row indices and slices only")
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"row index out of range for {len(self)} rows")
+        out = np.empty((len(rows),) + self.shape[1:], dtype=self.dtype)
+        if len(rows) > 1 and np.all(rows[1:] >= rows[:-1]):
+            # sorted (what Batches reads): each part is one contiguous run of the index array
+            cuts = np.searchsorted(rows, self.offsets)
+            for k, part in enumerate(self.parts):
+                a, b = cuts[k], cuts[k + 1]
+                if b > a:
+                    out[a:b] = part[rows[a:b] - self.offsets[k]]
+        else:
+            which = np.searchsorted(self.offsets, rows, side="right") - 1
+            for k in np.unique(which):
+                sel = which == k
+                out[sel] = self.parts[k][rows[sel] - self.offsets[k]]
+        return out
+
+
+def load_data(spec: str | list[str]) -> Dataset:
+    """One dataset from a directory, or from several given as a list or a comma-separated string.
+
+    Several directories must share the energy grid and element list; rows are read in the order given.
+    The combined meta is the first directory's, with n = the total, `seed`/`shift` of the first part, and
+    `parts` / `seeds` listing every directory (like training/pack_gz.py merge wrote for the shipped models).
+    """
+    paths = [p for p in (spec.split(",") if isinstance(spec, str) else spec) if p]
+    if not paths:
+        raise ValueError("no dataset directory given")
+    if len(paths) == 1:
+        return load_dataset(paths[0])
+    parts = [load_dataset(p) for p in paths]
+    for p in parts[1:]:
+        check_compatible(parts[0], p)
+    meta = dict(parts[0].meta)
+    meta["n"] = sum(p.n for p in parts)
+    meta["parts"] = [{"seed": p.meta.get("seed"), "n": p.n, "shift": p.meta.get("shift", "nominal")} for p in parts]
+    meta["seeds"] = [p.meta.get("seed") for p in parts]
+    shifts = list(dict.fromkeys(x["shift"] for x in meta["parts"]))
+    if len(shifts) > 1:  # the first part's nuisance ranges alone would misstate a mixed set
+        meta["nuisanceByShift"] = {sh: next(p.meta.get("nuisance") for p in parts if p.meta.get("shift", "nominal") == sh)
+                                   for sh in shifts}
+    return Dataset(",".join(paths), ConcatArray([p.spectra for p in parts]), ConcatArray([p.fractions for p in parts]),
+                   ConcatArray([p.presence for p in parts]), meta, parts)
+
+
 def check_compatible(a: Dataset, b: Dataset) -> None:
     """Train/val/test sets must share the energy grid and element order, or metrics mean nothing."""
     if a.energy_grid != b.energy_grid or a.elements != b.elements:
         raise ValueError(f"datasets {a.path} and {b.path} differ in energy grid or element list")
 
 
-def split_indices(n: int, fractions: list[float], seed: int, block: int = 1) -> list[np.ndarray]:
+def split_indices(n: int, fractions: list[float], seed: int, block: int = 1, parts: list[int] | None = None) -> list[np.ndarray]:
     """Random disjoint index sets: one per entry of `fractions`, the remainder first (the training set).
 
     Splits whole blocks of `block` consecutive spectra: gemxrf dataset draws detector/background conditions
     once per block (meta.json blockSize), so a row-wise split would put siblings of training spectra into
-    validation and flatter its scores.
+    validation and flatter its scores. `parts`: sizes of concatenated directories (sum n); blocks restart at
+    each directory, so a block never spans two of them.
     """
     block = max(1, int(block))
-    n_blocks = (n + block - 1) // block
+    parts = [n] if parts is None else [int(p) for p in parts]
+    if sum(parts) != n:
+        raise ValueError(f"part sizes {parts} do not add up to {n}")
+    # first row and length of every block, directory by directory
+    starts = np.concatenate([off + np.arange(0, size, block) for off, size in zip(np.cumsum([0] + parts[:-1]), parts)])
+    ends = np.concatenate([np.minimum(np.arange(0, size, block) + block, size) + off
+                           for off, size in zip(np.cumsum([0] + parts[:-1]), parts)])
+    n_blocks = len(starts)
     perm = np.random.default_rng(seed).permutation(n_blocks)
     sizes = [int(round(f * n_blocks)) for f in fractions]
     if sum(sizes) >= n_blocks:
@@ -89,8 +188,9 @@ def split_indices(n: int, fractions: list[float], seed: int, block: int = 1) -> 
         raise ValueError(f"{n_blocks} blocks of {block} spectra are too few to split off {fractions}")
 
     def rows(blocks):
-        r = (np.sort(blocks)[:, None] * block + np.arange(block)[None, :]).ravel()
-        return r[r < n]
+        b = np.sort(blocks)
+        r = (starts[b][:, None] + np.arange(block)[None, :]).ravel()
+        return r[r < np.repeat(ends[b], block)]
 
     out, start = [rows(perm[:n_blocks - sum(sizes)])], n_blocks - sum(sizes)
     for s in sizes:
@@ -129,24 +229,51 @@ def thin_counts(spectra: torch.Tensor, prob: float, min_total: float, generator:
     return torch.where(keep < 1.0, thinned, spectra)
 
 
+def preload_limit(device: torch.device, gpu_fraction: float = 0.3, host_bytes: int = 2 << 30) -> int:
+    """Bytes an index set may take to be copied to `device` once rather than read batch by batch.
+
+    On a GPU: `gpu_fraction` of the memory free now (several trainings sharing one card each see the card
+    before the others have loaded, so keep fraction x runs well under 1). On the CPU: `host_bytes`.
+    """
+    if device.type == "cuda":
+        # mem_get_info wants an index: torch 1.13 refuses a bare torch.device("cuda")
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        free, _ = torch.cuda.mem_get_info(index)
+        return int(free * gpu_fraction)
+    return int(host_bytes)
+
+
 class Batches:
     """Iterates (spectra, fractions, presence) batches of one index set as float tensors on `device`.
 
-    Small sets are copied to the device once (fast GPU epochs); sets above `preload_bytes` are gathered
-    from the memory map per batch, so a dataset never has to fit in memory.
+    Sets up to `preload_bytes` (default: preload_limit(device)) are copied to the device once, in chunks
+    (fast GPU epochs; host memory peaks at one chunk, not the whole set); larger sets are gathered from the
+    memory maps per batch, so a dataset never has to fit in memory.
     """
 
+    CHUNK = 1 << 18  # rows per host->device copy while preloading
+
     def __init__(self, ds: Dataset, indices: np.ndarray, batch_size: int, device: torch.device,
-                 shuffle: bool, seed: int = 0, preload_bytes: int = 2 << 30):
+                 shuffle: bool, seed: int = 0, preload_bytes: int | None = None):
         self.ds, self.indices, self.batch_size, self.device, self.shuffle = ds, np.asarray(indices), batch_size, device, shuffle
         self.rng = np.random.default_rng(seed)
-        nbytes = len(self.indices) * (ds.channels + 2 * len(ds.elements)) * 4
-        self.preloaded = nbytes <= preload_bytes
+        self.nbytes = len(self.indices) * (ds.channels + 2 * len(ds.elements)) * 4
+        limit = preload_limit(device) if preload_bytes is None else preload_bytes
+        self.preloaded = self.nbytes <= limit
         if self.preloaded:
-            self.tensors = self._gather(self.indices)
+            self.tensors = self._preload()
 
     def __len__(self) -> int:
         return (len(self.indices) + self.batch_size - 1) // self.batch_size
+
+    def _preload(self):
+        n, c, e = len(self.indices), self.ds.channels, len(self.ds.elements)
+        out = [torch.empty((n, w), dtype=torch.float32, device=self.device) for w in (c, e, e)]
+        for start in range(0, n, self.CHUNK):
+            part = self._gather(self.indices[start:start + self.CHUNK])
+            for dst, src in zip(out, part):
+                dst[start:start + len(src)].copy_(src)
+        return tuple(out)
 
     def _gather(self, idx: np.ndarray):
         """Rows idx in the order given; read in sorted order, which is much faster on a memory map."""

@@ -18,7 +18,7 @@ import time
 import optuna
 
 import train
-from data import load_dataset
+from data import load_data
 from models import build_model, count_parameters
 
 MAX_PARAMETERS = 1_000_000  # 4 MB of float32 weights: keeps every trial under the 5 MB model limit
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(cfg0["arch"], cfg0["storage"], cfg0["seed"])
     t0 = time.time()
-    ds = load_dataset(cfg0["data"])
+    ds = load_data(cfg0["data"])
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, cfg0["arch"])

@@ -1,6 +1,7 @@
 """Trains one spectrum model (cnn | vit | lt-vit) on a `gemxrf dataset` directory and exports ONNX + card.
 
     python3 training/train.py --arch lt-vit --data DS --test-data DS_TEST --out models/NAME --minutes 8
+    python3 training/train.py --arch cnn --data SHARD1,SHARD2,... --val-data VAL --test-data TEST ...   (several dirs)
 
 Loss: fraction regression over E elements + background (default 'r2': squared error divided by each
 column's training variance, i.e. 1 - R^2 per column, which is what the uniform-average R^2 metric rewards)
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import Batches, check_compatible, load_dataset, split_indices, thin_counts, with_background
+from data import Batches, check_compatible, load_data, preload_limit, split_indices, thin_counts, with_background
 from metrics import best_threshold, r2_uniform, summarise
 from models import ARCHS, CNN, LTViT, ViT, build_model, count_parameters
 
@@ -39,9 +40,10 @@ MODEL_FLAGS = {
 
 def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--arch", choices=ARCHS, required=True)
-    ap.add_argument("--data", required=True, help="training dataset directory (gemxrf dataset --out)")
-    ap.add_argument("--val-data", help="validation dataset directory (default: a --val-fraction split of --data)")
-    ap.add_argument("--test-data", help="test dataset directory (default: a --test-fraction split of --data)")
+    ap.add_argument("--data", required=True,
+                    help="training dataset directory (gemxrf dataset --out), or several comma-separated (read as one, not copied)")
+    ap.add_argument("--val-data", help="validation dataset directory or dirs (default: a --val-fraction split of --data)")
+    ap.add_argument("--test-data", help="test dataset directory or dirs (default: a --test-fraction split of --data)")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--test-fraction", type=float, default=0.1)
     ap.add_argument("--out", help="output path without extension: writes OUT.pt, OUT.onnx, OUT.json")
@@ -62,6 +64,10 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--thin-prob", type=float, default=0.5, help="share of each batch thinned to a lower count total")
     ap.add_argument("--min-counts", type=float, default=50, help="lowest total a spectrum is thinned to")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    ap.add_argument("--preload-fraction", type=float, default=0.3,
+                    help="GPU: copy the training set to the card once if it takes at most this share of the free "
+                         "memory, else stream batches (concurrent runs on one card: keep the sum well under 1)")
+    ap.add_argument("--preload-gb", type=float, default=2.0, help="CPU: preload sets up to this size, else stream batches")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: all cores, at most 8)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quiet", action="store_true")
@@ -134,14 +140,15 @@ def predict(model, batches: Batches):
 
 def prepare_data(cfg: dict, device: torch.device):
     """Train / validation / test Batches, from separate directories where given, else from splits of --data."""
-    ds = load_dataset(cfg["data"])
-    val_ds = load_dataset(cfg["val_data"]) if cfg.get("val_data") else None
-    test_ds = load_dataset(cfg["test_data"]) if cfg.get("test_data") else None
+    ds = load_data(cfg["data"])
+    val_ds = load_data(cfg["val_data"]) if cfg.get("val_data") else None
+    test_ds = load_data(cfg["test_data"]) if cfg.get("test_data") else None
     for other in (val_ds, test_ds):
         if other is not None:
             check_compatible(ds, other)
     fracs = [0.0 if val_ds else cfg["val_fraction"], 0.0 if test_ds else cfg["test_fraction"]]
-    train_idx, val_idx, test_idx = split_indices(ds.n, fracs, cfg["seed"], block=int(ds.meta.get("blockSize", 1)))
+    train_idx, val_idx, test_idx = split_indices(ds.n, fracs, cfg["seed"], block=int(ds.meta.get("blockSize", 1)),
+                                                 parts=ds.part_sizes)
     rng = np.random.default_rng(cfg["seed"] + 1)
 
     def cap(d, idx):
@@ -149,17 +156,29 @@ def prepare_data(cfg: dict, device: torch.device):
         return np.sort(rng.choice(idx, cfg["max_eval"], replace=False)) if len(idx) > cfg["max_eval"] else idx
 
     bs = cfg["batch_size"]
-    train = Batches(ds, train_idx, bs, device, shuffle=True, seed=cfg["seed"])
+    limit = preload_limit(device, cfg.get("preload_fraction", 0.3), int(cfg.get("preload_gb", 2.0) * 2**30))
+    train = Batches(ds, train_idx, bs, device, shuffle=True, seed=cfg["seed"], preload_bytes=limit)
     val = Batches(val_ds or ds, cap(val_ds or ds, None if val_ds else val_idx), 4096, device, shuffle=False)
     test = Batches(test_ds or ds, np.arange(test_ds.n) if test_ds else test_idx, 4096, device, shuffle=False)
     if len(val.indices) == 0 or len(test.indices) == 0:
         raise ValueError("validation or test set is empty: give --val-data/--test-data or larger fractions")
-    # per split: where it came from, its generator seed and size (the card's training.datasets)
+    # per split: where it came from, its generator seed and size (the card's training.datasets); a split
+    # read from several directories also lists each one's seed, shift and rows used (`parts`)
+    def record(path, d, idx):
+        rec = {"path": path, "seed": d.meta.get("seed"), "n": int(len(idx))}
+        if d.parts:
+            rec["parts"] = d.part_records(idx)
+        return rec
+
     seeds = {
-        "train": {"path": cfg["data"], "seed": ds.meta.get("seed"), "n": int(len(train.indices))},
-        "validation": {"path": cfg.get("val_data") or "split of train", "seed": (val_ds or ds).meta.get("seed"), "n": int(len(val.indices))},
-        "test": {"path": cfg.get("test_data") or "split of train", "seed": (test_ds or ds).meta.get("seed"), "n": int(len(test.indices))},
+        "train": record(cfg["data"], ds, train.indices),
+        "validation": record(cfg.get("val_data") or "split of train", val_ds or ds, val.indices),
+        "test": record(cfg.get("test_data") or "split of train", test_ds or ds, test.indices),
     }
+    log = (lambda *a: None) if cfg.get("quiet") else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    log(f"data: {len(ds.part_sizes)} training dir(s), {ds.n} spectra, "
+        f"{'preloaded to ' + str(device) if train.preloaded else 'streamed from the memory maps'} "
+        f"({train.nbytes / 2**30:.2f} GiB, limit {limit / 2**30:.2f} GiB)")
     return ds, train, val, test, seeds
 
 
@@ -284,9 +303,10 @@ def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, st
     last = history[-1]["step"] if history else 0
     hp = {k: cfg[k] for k in ("batch_size", "lr", "weight_decay", "warmup_steps", "patience", "frac_loss",
                               "presence_weight", "thin_prob", "min_counts", "seed", "val_fraction", "test_fraction")}
+    all_seeds = [v["seed"] for v in seeds.values()] + [p["seed"] for v in seeds.values() for p in v.get("parts", [])]
     return {
         # every dataset seed the model was trained, selected or tested on: `gemxrf eval` refuses to score on them
-        "datasetSeeds": sorted({v["seed"] for v in seeds.values() if v["seed"] is not None}),
+        "datasetSeeds": sorted({s for s in all_seeds if s is not None}),
         "datasets": seeds,
         # the training set's generator parameters (meta.json minus what the card already says elsewhere)
         "generator": {k: v for k, v in ds.meta.items() if k not in ("elements", "energyGrid", "grid", "files", "seconds")},
@@ -304,6 +324,8 @@ def training_block(cfg, mp, ds, best, seeds, train, history, device, t_train, st
                       "schedule": f"linear warmup {cfg['warmup_steps']} steps (or 5% of the budget), cosine to 1% over the step/time budget",
                       "gradClip": 1.0},
         "history": history,
+        # each training directory's generator seed, shift and rows used (one entry for a single directory)
+        "trainingParts": ds.part_records(train.indices),
     }
 
 

@@ -1,8 +1,10 @@
 """Unit tests for the training code (run: python3 -m unittest discover -s training/tests; mocha runs them too)."""
+import json
 import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 import numpy as np
 import torch
@@ -10,7 +12,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pack  # noqa: E402
-from data import Batches, load_dataset, split_indices, thin_counts, with_background  # noqa: E402
+from data import Batches, ConcatArray, load_data, load_dataset, preload_limit, split_indices, thin_counts, with_background  # noqa: E402
 from metrics import best_threshold, f1_per_column, r2_per_column, r2_uniform  # noqa: E402
 from models import InGraphNorm, Probabilities, build_model  # noqa: E402
 
@@ -94,6 +96,102 @@ class Data(unittest.TestCase):
             for name in ("spectra", "fractions", "presence"):
                 self.assertTrue(np.array_equal(getattr(back, name), getattr(ds, name)), name)
             self.assertEqual(back.meta, ds.meta)
+
+
+def write_tiny_dataset(d, n, seed, shift="nominal", channels=16, block=4):
+    """A gemxrf-dataset-shaped directory with random contents (the loader checks shapes, not physics)."""
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    np.save(os.path.join(d, "spectra.npy"), rng.poisson(5, (n, channels)).astype(np.float32))
+    np.save(os.path.join(d, "fractions.npy"), rng.random((n, 3)).astype(np.float32) / 3)
+    np.save(os.path.join(d, "presence.npy"), (rng.random((n, 3)) < 0.5).astype(np.uint8))
+    meta = {"grid": {"channels": channels, "eMinKeV": 0, "eMaxKeV": 1.6}, "elements": ["Fe", "Cu", "Pb"], "seed": seed,
+            "n": n, "shift": shift, "blockSize": block, "nuisance": {"shift": shift}}
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
+class MultiDirectory(unittest.TestCase):
+    """Several shard directories read as one dataset (training/device/run.sh trains on ~100 of them)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dirs = [os.path.join(self.tmp.name, f"s{i}") for i in range(3)]
+        for d, (n, seed, shift) in zip(self.dirs, [(10, 101, "nominal"), (7, 102, "nominal"), (9, 201, "drift")]):
+            write_tiny_dataset(d, n, seed, shift)
+        self.ds = load_data(",".join(self.dirs))
+        self.whole = {name: np.concatenate([getattr(load_dataset(d), name) for d in self.dirs])
+                      for name in ("spectra", "fractions", "presence")}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_rows_read_as_the_concatenation(self):
+        self.assertIsInstance(self.ds.spectra, ConcatArray)
+        self.assertEqual((self.ds.n, self.ds.part_sizes), (26, [10, 7, 9]))
+        rng = np.random.default_rng(0)
+        for idx in (np.arange(26), np.sort(rng.choice(26, 12, replace=False)), rng.permutation(26)[:9], np.array([17])):
+            for name in ("spectra", "fractions", "presence"):
+                np.testing.assert_array_equal(getattr(self.ds, name)[idx], self.whole[name][idx], err_msg=name)
+        np.testing.assert_array_equal(self.ds.spectra[5:20], self.whole["spectra"][5:20])
+        np.testing.assert_array_equal(np.asarray(self.ds.presence), self.whole["presence"])
+        with self.assertRaises(IndexError):
+            _ = self.ds.spectra[np.array([26])]
+
+    def test_meta_and_records_list_every_part(self):
+        self.assertEqual(self.ds.meta["seeds"], [101, 102, 201])
+        self.assertEqual(self.ds.meta["n"], 26)
+        self.assertEqual([p["shift"] for p in self.ds.meta["parts"]], ["nominal", "nominal", "drift"])
+        self.assertEqual(set(self.ds.meta["nuisanceByShift"]), {"nominal", "drift"})
+        self.assertEqual(self.ds.part_records(np.array([0, 1, 12, 20, 25])),
+                         [{"seed": 101, "n": 2, "shift": "nominal"}, {"seed": 102, "n": 1, "shift": "nominal"},
+                          {"seed": 201, "n": 2, "shift": "drift"}])
+        self.assertEqual(load_data(self.dirs[0]).part_records(), [{"seed": 101, "n": 10, "shift": "nominal"}])
+
+    def test_incompatible_parts_are_refused(self):
+        other = os.path.join(self.tmp.name, "wide")
+        write_tiny_dataset(other, 5, 7, channels=32)
+        with self.assertRaises(ValueError):
+            load_data(f"{self.dirs[0]},{other}")
+
+    def test_split_blocks_never_span_two_directories(self):
+        parts = self.ds.part_sizes  # blocks of 4: 3 + 2 + 3 = 8 blocks, each directory's last one short
+        tr, va = split_indices(26, [0.25], seed=2, block=4, parts=parts)
+        self.assertEqual(sorted(np.concatenate([tr, va]).tolist()), list(range(26)))
+        part_of = np.searchsorted(np.cumsum(parts), np.arange(26), side="right")
+        block_of = np.array([(i - np.concatenate([[0], np.cumsum(parts)])[part_of[i]]) // 4 for i in range(26)])
+        key = set(zip(part_of[va].tolist(), block_of[va].tolist()))
+        self.assertFalse(key & set(zip(part_of[tr].tolist(), block_of[tr].tolist())))
+        self.assertEqual(len(key), 2)
+        for a, b in zip(split_indices(103, [0.2, 0.2], seed=1, block=10), split_indices(103, [0.2, 0.2], seed=1, block=10, parts=[103])):
+            np.testing.assert_array_equal(a, b)  # one part: the same split as before parts existed
+
+    def test_batches_equal_preloaded_chunked_and_streamed(self):
+        idx = np.arange(2, 25)
+        old_chunk = Batches.CHUNK
+        try:
+            Batches.CHUNK = 5  # several host->device chunks even for a tiny set
+            a = list(Batches(self.ds, idx, 8, torch.device("cpu"), shuffle=True, seed=4))
+        finally:
+            Batches.CHUNK = old_chunk
+        b = list(Batches(self.ds, idx, 8, torch.device("cpu"), shuffle=True, seed=4, preload_bytes=0))
+        self.assertEqual(len(a), 3)
+        for ta, tb in zip(a, b):
+            for u, v in zip(ta, tb):
+                self.assertTrue(torch.equal(u, v))
+        seen = torch.cat([x for x, _, _ in a])
+        self.assertTrue(torch.equal(seen.sum(0), torch.from_numpy(self.whole["spectra"][idx].sum(0))))
+
+
+    def test_gpu_preload_limit_is_a_share_of_free_memory(self):
+        # no GPU here: check the call shape (an index, not a bare "cuda" device, which torch 1.13 refuses)
+        with mock.patch("torch.cuda.current_device", return_value=0), \
+                mock.patch("torch.cuda.mem_get_info", return_value=(10 << 30, 80 << 30)) as info:
+            self.assertEqual(preload_limit(torch.device("cuda"), 0.25), int(0.25 * (10 << 30)))
+            info.assert_called_with(0)
+            preload_limit(torch.device("cuda:1"), 0.25)
+            info.assert_called_with(1)
+        self.assertEqual(preload_limit(torch.device("cpu"), 0.25, 123), 123)
 
 
 class Models(unittest.TestCase):
