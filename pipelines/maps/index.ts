@@ -8,3 +8,4 @@ export { LinearFitter, type CubeFit, type FitOptions, type SpectrumFit } from '.
 export { buildMaps, cubeGrid, type BuildMapsOptions, type BuiltMaps, type ClassicalMethod } from './build.js';
 export { pearson } from './compare.js';
 export { cubeFromRecording, forEachRecordedEvent, recordingConfig, type RecordingEventsResult } from './recording-cube.js';
+export { MapThread, MapThreadStopped, type MapThreadOptions, type MapThreadResult } from './map-thread.js';
