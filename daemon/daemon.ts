@@ -140,7 +140,8 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     }
 
     const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
-    const maker = new MapMaker(config.maps.methods, config.maps.elements);
+    // roi and fit: a worker per method and scan (the main thread only publishes what they compute).
+    const maker = new MapMaker(config.maps.methods, config.maps.elements, log);
     // The model method: an inference engine (worker thread) per scan.
     const inference = new ScanInference(config, log);
     cleanups.push(() => inference.close());
@@ -229,7 +230,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
           const p = manager.progress();
           return { state: manager.state, scan: p?.id ?? null, elapsedS: p?.elapsedS ?? 0, remainingS: p?.remainingS ?? null, events: p?.events ?? 0, targetCounts: p?.targetCounts ?? null,
             ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0, link: link().state,
-            inference: inference.stats(), time: new Date().toISOString() };
+            maps: maker.stats(), inference: inference.stats(), time: new Date().toISOString() };
         },
         acquiring: () => manager.state === 'acquiring',
         modelMaps: (scanId) => inference.maps(scanId),
@@ -287,7 +288,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     const http = await startDashboard(config, { dataDir, embeddedWsUrl: broker?.wsUrl ?? null, log });
     if (http) cleanups.push(() => http.close());
     publisher.start();
-    cleanups.push(() => publisher.stop());
+    cleanups.push(() => publisher.close());
 
     log.info('gemxrf daemon ready', { broker: brokerUrl, ws: broker?.wsUrl ?? undefined, dashboard: http?.url, topics: bridge.topic('#'), dataDir, source: sourceUrl, simulator: emulator ? config.simulator.phantom : 'off' });
 
@@ -300,9 +301,12 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         // the database closes below only once the scan's row is final.
         await manager.close();
         await inference.close();
+        // The stopped scan's final maps go out (its fit may still be running in its worker), then the map
+        // workers end: no thread outlives the daemon.
+        await publisher.close();
         await publisher.publishState().catch(() => undefined);
         // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.
-        cleanups.pop(); // publisher already stopped
+        cleanups.pop(); // publisher already closed
         await undo();
         log.info('stopped');
       })();

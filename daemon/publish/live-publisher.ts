@@ -1,14 +1,20 @@
 // The live topics (docs/mqtt.md): state (retained), live/stats, live/spectrum and live/counts once a second,
 // live/maps/<method>/<element> (retained binary frames) and the live/maps index on the maps cadence.
-// Everything here reads the cube; nothing writes it. The model maps (methods 'model' and 'presence') come
-// from the scan's inference engine through LiveSource.modelMaps: the worker writes them, we only copy them out.
+// Everything here reads the cube; nothing writes it, and no map is computed on this (the main) thread:
+//   - roi and fit come from their workers (MapMaker, scan-map-runner.ts). Each tick asks each method for the
+//     cube's maps now and publishes them when they arrive; a method whose previous computation still runs is
+//     skipped that tick (never queued: its last maps stay published and listed, a slow fit does not hold up roi).
+//     The final cycle after a stop waits for maps of every event of the cube before it publishes the index.
+//   - The model maps (methods 'model' and 'presence') come from the scan's inference engine through
+//     LiveSource.modelMaps: the worker writes them, we only copy them out.
 import type { Cube } from '../../pipelines/cube/cube.js';
 import { elementMap } from '../../pipelines/maps/types.js';
 import type { ScanModelMaps } from '../inference/scan-inference.js';
 import type { Logger } from '../log.js';
 import type { MqttBridge } from '../mqtt/bridge.js';
 import { encodeMapFrame } from '../mqtt/map-frame.js';
-import type { LiveMethod, MapMaker } from './map-maker.js';
+import type { MapMaker } from './map-maker.js';
+import type { ScanMapRunner, ScanMaps } from './scan-map-runner.js';
 
 export interface LiveSource {
   /** The cube to show (the running scan's, or the last scan's), with its scan id. */
@@ -33,9 +39,19 @@ export interface MapIndexEntry {
   max: number;
   sum: number;
   updatedAt: string;
+  /** roi and fit only: the cube's events when the maps were computed (they cover at least these). */
+  events?: number;
   /** Model maps only: the model card's name and version. */
   model?: string;
   modelVersion?: string;
+}
+
+/** The live/maps document less its map list. */
+interface IndexDoc {
+  scanId: string;
+  final: boolean;
+  events: number;
+  model: Record<string, unknown> | null;
 }
 
 /** Live frames older than this are stale: MQTT 5 brokers drop them instead of delivering late. */
@@ -46,9 +62,19 @@ export class LivePublisher {
   private mapsTimer: NodeJS.Timeout | null = null;
   private readonly sequences = new Map<string, number>();
   private index: MapIndexEntry[] = [];
-  private mapsBusy = false;
-  /** After a stop the maps are brought up to date once more. */
-  private mapsPendingFinal = false;
+  /** The latest published maps per method (roi, fit, model, presence) of the scan indexScan. */
+  private readonly entries = new Map<string, MapIndexEntry[]>();
+  private indexScan: string | null = null;
+  private indexDoc: IndexDoc | null = null;
+  /** The scan whose final cycle began: live classical results of that scan arriving later are dropped. */
+  private finalScan: string | null = null;
+  /** Per classical method, the id of the result last published (an older one arriving late is dropped). */
+  private readonly publishedIds = new Map<string, number>();
+  /** The map cycle in flight (one at a time). */
+  private cycle: Promise<void> | null = null;
+  /** After a stop the maps of the stopped scan (this id) are brought up to date once more. */
+  private pendingFinalScan: string | null = null;
+  private closed = false;
   mapCycles = 0;
 
   constructor(
@@ -75,7 +101,7 @@ export class LivePublisher {
 
   /** The scan ended: one more map update covers its last events. */
   scanStopped(): void {
-    this.mapsPendingFinal = true;
+    this.pendingFinalScan = this.source.cube()?.scanId ?? null;
   }
 
   async tick(): Promise<void> {
@@ -96,82 +122,157 @@ export class LivePublisher {
     return s;
   }
 
-  /** Recomputes and publishes every configured method's maps (one method per event-loop turn). */
-  async publishMaps(): Promise<void> {
-    if (this.mapsBusy) return;
-    const final = this.mapsPendingFinal;
-    if (!this.source.acquiring() && !final) return;
+  /** One map cycle: classical maps requested from their workers (published as each arrives), model maps
+   *  copied out and published, then the index. After a stop (scanStopped) the cycle is the scan's final one. */
+  publishMaps(): Promise<void> {
+    if (this.cycle) return this.cycle;
+    if (this.closed) return Promise.resolve(); // no worker may start after close()
     const cur = this.source.cube();
-    if (!cur) return;
-    this.mapsBusy = true;
-    this.mapsPendingFinal = false;
-    try {
-      const { cube, scanId } = cur;
-      const entries: MapIndexEntry[] = [];
-      // The events these maps cover (classical maps: all of them; model maps: see the model block).
-      const events = cube.totalEvents;
-      for (const method of this.maker.methods) {
-        await new Promise<void>((r) => setImmediate(r)); // let queued chunks in between methods
-        let set;
-        try {
-          set = this.maker.make(cube, method as LiveMethod);
-        } catch (e) {
-          this.opts.log.warn('map computation failed', { method, error: (e as Error).message });
-          continue;
-        }
-        const seq = this.nextSequence(method);
-        const now = Date.now();
-        for (const element of set.elements) {
-          const data = elementMap(set, element);
-          const topic = `live/maps/${method}/${element}`;
-          const frame = encodeMapFrame({ element, method, scanId, width: set.width, height: set.height, sequence: seq, timestampMs: now, data });
-          await this.bridge.publish(topic, frame, { retain: true, userProperties: frameProps(set.width, set.height, method, element, scanId) });
-          let max = 0;
-          let sum = 0;
-          for (let i = 0; i < data.length; i++) {
-            const v = data[i]!;
-            sum += v;
-            if (v > max) max = v;
-          }
-          entries.push({ method, element, topic: this.bridge.topic(topic), sequence: seq, width: set.width, height: set.height, max, sum, updatedAt: new Date(now).toISOString() });
-        }
-      }
-      const model = await this.publishModelMaps(scanId, entries);
-      this.index = entries;
-      this.mapCycles++;
-      await this.bridge.publish('live/maps', { scanId, final, events, maps: this.index, model, encoding: 'GXMP v1 float32 little-endian (docs/mqtt.md)' }, { retain: true });
-    } finally {
-      this.mapsBusy = false;
-    }
+    // A final cycle is the stopped scan's own: once another scan shows (it started meanwhile), it is void.
+    if (this.pendingFinalScan !== (cur?.scanId ?? null)) this.pendingFinalScan = null;
+    if (!cur) return Promise.resolve();
+    const final = this.pendingFinalScan !== null;
+    if (!this.source.acquiring() && !final) return Promise.resolve();
+    this.pendingFinalScan = null;
+    this.cycle = this.mapCycle(cur.cube, cur.scanId, final)
+      .catch((e: unknown) => this.opts.log.warn('map publication failed', { error: (e as Error).message }))
+      .finally(() => {
+        this.cycle = null;
+        // A stop that came while this cycle ran: its final cycle now, not a cadence later.
+        if (this.pendingFinalScan !== null && !this.closed) void this.publishMaps();
+      });
+    return this.cycle;
   }
 
-  /** Publishes the scan's model and presence maps; returns the model block of the live/maps index (or null). */
-  private async publishModelMaps(scanId: string, entries: MapIndexEntry[]): Promise<Record<string, unknown> | null> {
+  /** Daemon shutdown: no more ticks; a final publication in flight or pending (the scan the shutdown stopped)
+   *  is completed, then the map workers end. */
+  async close(): Promise<void> {
+    this.stop();
+    for (;;) {
+      if (this.cycle) await this.cycle; // a cycle that ends with a final pending starts it (see publishMaps)
+      else if (this.pendingFinalScan !== null) await this.publishMaps(); // runs it, or voids it
+      else break;
+    }
+    this.closed = true;
+    await this.maker.release();
+  }
+
+  private async mapCycle(cube: Cube, scanId: string, final: boolean): Promise<void> {
+    if (scanId !== this.indexScan) {
+      this.entries.clear();
+      this.indexScan = scanId;
+      this.finalScan = null;
+    }
+    // The events these maps cover: model maps see model.eventsInferred; roi and fit entries carry their own.
+    const doc: IndexDoc = { scanId, final, events: cube.totalEvents, model: this.indexDoc?.scanId === scanId ? this.indexDoc.model : null };
+    this.indexDoc = doc;
+    if (final) {
+      // From here only this cycle publishes the scan's classical maps: live results still arriving are dropped.
+      this.finalScan = scanId;
+      const results = await Promise.all(this.maker.runners.map((r) => r.complete(cube, scanId)));
+      for (const [i, r] of results.entries()) {
+        if (r) await this.publishClassical(r);
+        else this.entries.delete(this.maker.runners[i]!.method);
+      }
+      // The scan's workers end with its final maps (a later final cycle reuses these results).
+      await this.maker.release(scanId);
+    } else {
+      for (const runner of this.maker.runners) {
+        // Never queued: a method whose previous computation still runs is skipped this tick (its last maps stay).
+        const job = runner.request(cube, scanId);
+        if (job) void job.then((r) => this.onLiveResult(runner, scanId, r)).catch((e: unknown) => this.opts.log.warn('map publication failed', { method: runner.method, error: (e as Error).message }));
+        else if (runner.failed(scanId)) this.entries.delete(runner.method);
+      }
+    }
+    await new Promise<void>((r) => setImmediate(r)); // let queued chunks in before the model maps
+    doc.model = await this.publishModelMaps(scanId);
+    this.mapCycles++;
+    await this.publishIndex();
+  }
+
+  /** A live (not final) classical result: its frames, then the index listing them. */
+  private async onLiveResult(runner: ScanMapRunner, scanId: string, r: ScanMaps | null): Promise<void> {
+    if (scanId !== this.indexScan || this.finalScan === scanId) return; // another scan, or its final cycle began
+    if (!r) {
+      // Failed (logged by the runner): its maps leave the index. Otherwise dropped (stopped worker): nothing to do.
+      if (!runner.failed(scanId) || !this.entries.delete(runner.method)) return;
+    } else if (!(await this.publishClassical(r))) return;
+    if (scanId !== this.indexScan || this.finalScan === scanId) return;
+    await this.publishIndex();
+  }
+
+  /** Publishes one classical result's frames (new sequence) and records its index entries; false when a newer
+   *  result of the method was published first. */
+  private async publishClassical(r: ScanMaps): Promise<boolean> {
+    const { method, maps: set, scanId } = r;
+    if ((this.publishedIds.get(method) ?? 0) >= r.id) return false;
+    this.publishedIds.set(method, r.id);
+    const seq = this.nextSequence(method);
+    const now = Date.now();
+    const entries: MapIndexEntry[] = [];
+    for (const element of set.elements) {
+      // A newer result of the method overtook this one, or another scan began, while frames went out.
+      if (this.publishedIds.get(method) !== r.id || this.indexScan !== scanId) return false;
+      const data = elementMap(set, element);
+      const topic = `live/maps/${method}/${element}`;
+      const frame = encodeMapFrame({ element, method, scanId, width: set.width, height: set.height, sequence: seq, timestampMs: now, data });
+      await this.bridge.publish(topic, frame, { retain: true, userProperties: frameProps(set.width, set.height, method, element, scanId) });
+      const { max, sum } = maxSum(data);
+      entries.push({ method, element, topic: this.bridge.topic(topic), sequence: seq, width: set.width, height: set.height, max, sum, updatedAt: new Date(now).toISOString(), events: r.events });
+    }
+    if (this.indexScan !== scanId) return false;
+    this.entries.set(method, entries);
+    return true;
+  }
+
+  /** The live/maps index: the latest published maps of every method, in a fixed order. */
+  private async publishIndex(): Promise<void> {
+    const doc = this.indexDoc;
+    if (!doc) return;
+    const order = [...this.maker.methods, 'model', 'presence'];
+    this.index = order.flatMap((m) => this.entries.get(m) ?? []);
+    await this.bridge.publish('live/maps', { ...doc, maps: this.index, encoding: 'GXMP v1 float32 little-endian (docs/mqtt.md)' }, { retain: true });
+  }
+
+  /** Publishes the scan's model and presence maps and records their index entries; returns the model block of
+   *  the live/maps index (or null, with no model entries). */
+  private async publishModelMaps(scanId: string): Promise<Record<string, unknown> | null> {
     const m = this.source.modelMaps?.(scanId);
-    if (!m) return null;
+    if (!m) {
+      this.entries.delete('model');
+      this.entries.delete('presence');
+      return null;
+    }
     const { name, version } = m.model;
     for (const layer of m.layers) {
       await new Promise<void>((r) => setImmediate(r));
       const seq = this.nextSequence(layer.method);
       const now = Date.now();
+      const entries: MapIndexEntry[] = [];
       for (const { element, data } of layer.maps) {
         const topic = `live/maps/${layer.method}/${element}`;
         // encodeMapFrame copies the live view; the worker may be mid-cycle (some pixels newer), every value is whole.
         const frame = encodeMapFrame({ element, method: layer.method, scanId, width: layer.width, height: layer.height, sequence: seq, timestampMs: now, data });
         const props = { ...frameProps(layer.width, layer.height, layer.method, element, scanId), model: name, modelVersion: version };
         await this.bridge.publish(topic, frame, { retain: true, userProperties: props });
-        let max = 0;
-        let sum = 0;
-        for (let i = 0; i < data.length; i++) {
-          const v = data[i]!;
-          sum += v;
-          if (v > max) max = v;
-        }
+        const { max, sum } = maxSum(data);
         entries.push({ method: layer.method, element, topic: this.bridge.topic(topic), sequence: seq, width: layer.width, height: layer.height, max, sum, updatedAt: new Date(now).toISOString(), model: name, modelVersion: version });
       }
+      this.entries.set(layer.method, entries);
     }
     return { ...m.model, final: m.final, eventsInferred: m.eventsInferred, pixelsFullResolution: m.pixelsFullResolution };
   }
+}
+
+function maxSum(data: Float32Array): { max: number; sum: number } {
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    sum += v;
+    if (v > max) max = v;
+  }
+  return { max, sum };
 }
 
 function frameProps(width: number, height: number, method: string, element: string, scanId: string): Record<string, string> {

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   let sum: Series | null = null;
   let pix: Series | null = null;
   const showSpectra = () => plot.setSpectra([sum, pix].filter((s): s is Series => s !== null));
-  const maps = new MapsPanel((x, y) => pixel.select(x, y));
+  const maps = new MapsPanel((x, y) => pixel.select(x, y), cfg.methods);
   const pixel = new PixelPanel(link, maps, (a: PixelAnswer | null) => {
     pix = a ? { counts: a.counts, eMinKeV: a.eMinKeV, binWidthKeV: a.binWidthKeV, label: `pixel (${a.x}, ${a.y})`, color: '#e8590c' } : null;
     showSpectra();

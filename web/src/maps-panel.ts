@@ -2,6 +2,9 @@
 // publishes), one large map of the selected element with its colorbar, a grid of every element of the
 // method, and the count map. Frames are kept per method/element; drawing waits for the next animation
 // frame, so several frames arriving together cost one paint each.
+// The daemon computes roi and fit in separate workers, so their first maps of a scan arrive in either order:
+// the configured classical methods have tabs from the start (the toolbar does not move when one arrives), and
+// until the operator picks a tab the page shows the first method in METHOD_ORDER that has maps.
 import { Colorbar } from './colorbar.js';
 import { byId, setData, setText } from './dom.js';
 import { formatValue } from './format.js';
@@ -34,6 +37,8 @@ export class MapsPanel {
   private readonly elementsByMethod = new Map<string, string[]>();
   method = '';
   element = '';
+  /** The operator picked a method tab: the page stays on it from then on. */
+  private methodPinned = false;
   private readonly main = new MapCanvas(byId<HTMLCanvasElement>('map-canvas'));
   private readonly countsMap = new MapCanvas(byId<HTMLCanvasElement>('counts-canvas'));
   private readonly mainBar = new Colorbar(byId('map-colorbar'));
@@ -48,7 +53,8 @@ export class MapsPanel {
   private scheduled = false;
   private pixel: { x: number; y: number } | null = null;
 
-  constructor(private readonly onPixel: (x: number, y: number) => void) {
+  /** configured: maps.methods of the daemon (its roi and fit tabs are shown before their first maps). */
+  constructor(private readonly onPixel: (x: number, y: number) => void, private readonly configured: readonly string[] = []) {
     this.select.addEventListener('change', () => this.choose(this.method, this.select.value));
     this.logBox.addEventListener('change', () => this.markAll());
     for (const m of [this.main, this.countsMap])
@@ -108,7 +114,8 @@ export class MapsPanel {
   }
 
   private methods(): string[] {
-    const all = new Set([...this.indexMethods, ...this.elementsByMethod.keys()]);
+    const classical = this.configured.filter((m) => m === 'roi' || m === 'fit');
+    const all = new Set([...classical, ...this.indexMethods, ...this.elementsByMethod.keys()]);
     return [...all].sort((a, b) => (METHOD_ORDER.indexOf(a) + 1 || 99) - (METHOD_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
   }
 
@@ -124,12 +131,16 @@ export class MapsPanel {
           b.role = 'tab';
           b.textContent = m;
           b.dataset.method = m;
-          b.addEventListener('click', () => this.choose(m, this.element));
+          b.addEventListener('click', () => {
+            this.methodPinned = true;
+            this.choose(m, this.element);
+          });
           return b;
         }),
       );
     }
-    if (!this.method || !methods.includes(this.method)) this.choose(methods[0] ?? '', this.element);
+    const preferred = methods.find((m) => this.elementsByMethod.has(m)) ?? methods[0] ?? '';
+    if (!this.method || !methods.includes(this.method) || (!this.methodPinned && preferred !== this.method)) this.choose(preferred, this.element);
     else this.renderElements();
   }
 
@@ -142,7 +153,10 @@ export class MapsPanel {
     }
     if (!els.includes(this.element)) this.element = els[0] ?? '';
     this.select.value = this.element;
-    for (const b of this.tabs.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-selected', String(b.dataset.method === this.method));
+    for (const b of this.tabs.querySelectorAll<HTMLButtonElement>('button')) {
+      b.setAttribute('aria-selected', String(b.dataset.method === this.method));
+      b.disabled = !this.elementsByMethod.has(b.dataset.method ?? ''); // no maps yet
+    }
     this.renderGrid(els);
   }
 
