@@ -4,9 +4,10 @@
 // onnxruntime threads, it prints:
 //   - frames lost (decoder sequence gaps; must be 0) and the ingest rate reached;
 //   - event-to-published-map latency, p50/p95 over events: for each live/maps index the subscriber receives,
-//     the events it covers (roi: `events`, the cube's total; model: `model.eventsInferred`, the counts the
-//     model values were inferred from) are dated by the cube's arrival curve (sampled every 10 ms), and
-//     each newly covered event's latency is the index's receive time minus its arrival time;
+//     the events it covers (roi: its entries' `events`, the cube's total when the roi worker was asked; model:
+//     `model.eventsInferred`, the counts the model values were inferred from) are dated by the cube's arrival
+//     curve (sampled every 10 ms), and each newly covered event's latency is the index's receive time minus
+//     its arrival time;
 //   - the main thread's event-loop delay (p99, max) over the scan;
 //   - time to the first published model map and to the first one with every pixel at full resolution;
 //   - after the stop: time until the final (full-pass) model maps are published.
@@ -29,7 +30,7 @@ interface Index {
   scanId: string;
   final: boolean;
   events: number;
-  maps: Array<{ method: string }>;
+  maps: Array<{ method: string; events?: number }>;
   model: { eventsInferred: number; pixelsFullResolution: number; final: boolean } | null;
 }
 
@@ -110,7 +111,8 @@ async function run(threads: number) {
   const live = indexes.filter(({ t, i }) => i.scanId === scanId && !i.final && t <= tStop);
   const firstModel = live.find(({ i }) => i.model !== null && i.maps.some((m) => m.method === 'model'));
   const fullRes = live.find(({ i }) => i.model?.pixelsFullResolution === P);
-  const roi = latencies(arrival, live.map(({ t, i }) => [t, i.events]));
+  // roi maps are computed in a worker and listed once they arrive: the events they cover are their entries'.
+  const roi = latencies(arrival, live.map(({ t, i }) => [t, i.maps.find((m) => m.method === 'roi')?.events ?? 0]));
   const model = latencies(arrival, live.map(({ t, i }) => [t, i.model?.eventsInferred ?? 0]));
   const lastModel = live.at(-1)?.i.model;
   const events = progress.events;
