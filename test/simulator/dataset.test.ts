@@ -4,13 +4,24 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backgroundResponse, detectorLinesResponse, elementResponse, PIGMENT_ELEMENTS, synthesize } from '../../physics/index.js';
-import { generateBlock, generateDataset, generateDatasetArrays, datasetRecipe, mixExpected } from '../../simulator/dataset/generate.js';
+import { generateBlock, generateDataset, generateDatasetArrays, datasetRecipe, mixExpected, type BlockResponses, type DatasetBlock, type DatasetRecipe } from '../../simulator/dataset/generate.js';
 import { readNpy } from '../../simulator/dataset/npy.js';
 import { writeDataset } from '../../simulator/dataset/write.js';
 import { runCli } from '../support/cli.js';
 import { parseHeaderByHand } from './npy-header.js';
 
 const E = PIGMENT_ELEMENTS.length;
+
+/** The responses a block was mixed from, recomputed from its nuisance draw (what generateBlock uses). */
+function blockResponses(recipe: DatasetRecipe, blk: DatasetBlock): BlockResponses {
+  const { det, bg } = blk.nuisance;
+  const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
+  return {
+    elements: PIGMENT_ELEMENTS.map((el) => elementResponse(recipe.grid, el, det, tube)),
+    background: backgroundResponse(recipe.grid, bg, det),
+    detectorLines: detectorLinesResponse(recipe.grid, det),
+  };
+}
 
 describe('simulator/dataset', () => {
   let dir: string;
@@ -72,12 +83,7 @@ describe('simulator/dataset', () => {
       const { det, bg } = blk.nuisance;
       if (shift === 'drift') assert.ok(det.pileupFraction > 0 && det.resolution >= 0.22 && bg.shapeJitter >= 0.5);
       const grid = recipe.grid;
-      const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
-      const responses = {
-        elements: PIGMENT_ELEMENTS.map((el) => elementResponse(grid, el, det, tube)),
-        background: backgroundResponse(grid, bg, det),
-        detectorLines: detectorLinesResponse(grid, det),
-      };
+      const responses = blockResponses(recipe, blk);
       for (let r = 0; r < 10; r++) {
         const fr = blk.fractions.subarray(r * E, (r + 1) * E);
         const elements: Record<string, number> = {};
@@ -95,13 +101,8 @@ describe('simulator/dataset', () => {
     // Mean over many rows of (counts - expected)^2 / expected ~ 1 when the draw is Poisson.
     const recipe = datasetRecipe({ n: 256, seed: 12 });
     const blk = generateBlock(recipe, 0, 0, 256);
-    const { det, bg } = blk.nuisance;
-    const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
-    const responses = {
-      elements: PIGMENT_ELEMENTS.map((el) => elementResponse(recipe.grid, el, det, tube)),
-      background: backgroundResponse(recipe.grid, bg, det),
-      detectorLines: detectorLinesResponse(recipe.grid, det),
-    };
+    const { det } = blk.nuisance;
+    const responses = blockResponses(recipe, blk);
     let z2 = 0, n = 0;
     for (let r = 0; r < 256; r++) {
       const exp = mixExpected(new Float64Array(256), responses, blk.fractions.subarray(r * E, (r + 1) * E), blk.backgroundShare[r]!, det, recipe.grid);
@@ -150,13 +151,8 @@ describe('simulator/dataset', () => {
   it('significance is the matched-filter z of each present element: sqrt(exposure) scaling, 0 where absent', () => {
     const recipe = datasetRecipe({ n: 256, seed: 21 });
     const blk = generateBlock(recipe, 0, 0, 256);
-    const { det, bg } = blk.nuisance;
-    const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
-    const responses = {
-      elements: PIGMENT_ELEMENTS.map((el) => elementResponse(recipe.grid, el, det, tube)),
-      background: backgroundResponse(recipe.grid, bg, det),
-      detectorLines: detectorLinesResponse(recipe.grid, det),
-    };
+    const { det } = blk.nuisance;
+    const responses = blockResponses(recipe, blk);
     let checked = 0, above3 = 0, below3 = 0;
     for (let r = 0; r < 256; r++) {
       const fr = blk.fractions.subarray(r * E, (r + 1) * E);
