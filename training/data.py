@@ -1,7 +1,9 @@
 """Dataset reader for directories written by `gemxrf dataset`, plus batching and count augmentation.
 
 A dataset directory holds spectra.npy (float32 N x C raw counts), fractions.npy (float32 N x E),
-presence.npy (uint8 N x E) and meta.json (energyGrid, elements, seed, n, generator parameters).
+presence.npy (uint8 N x E), meta.json (energyGrid, elements, seed, n, generator parameters) and, from newer
+`gemxrf dataset` versions, significance.npy (float32 N x E: each present element's detection significance z in
+sigma for an ideal observer, 0 where absent; optional: only --presence-target detectable needs it).
 The arrays are memory-mapped so datasets larger than RAM can be read batch by batch. Several directories
 (e.g. the shards training/device/run.sh writes in parallel) read as one dataset without being copied into one
 file: load_data("DIR1,DIR2,...").
@@ -24,6 +26,15 @@ class Dataset:
     presence: np.ndarray  # N x E
     meta: dict
     parts: list["Dataset"] | None = None  # the directories it is made of, in row order (None: one directory)
+    significance: np.ndarray | None = None  # N x E detection significance z; None if a directory lacks the file
+
+    def require_significance(self, why: str) -> None:
+        """Fails with the directories that lack significance.npy (datasets from an older gemxrf dataset)."""
+        if self.significance is not None:
+            return
+        missing = [p.path for p in (self.parts or [self]) if p.significance is None]
+        raise FileNotFoundError(f"{why} needs {SIGNIFICANCE_FILE}, which is missing in: {', '.join(missing)} "
+                                f"(written by an older gemxrf dataset: generate the set again)")
 
     @property
     def part_sizes(self) -> list[int]:
@@ -54,6 +65,34 @@ class Dataset:
         return {"channels": int(g["channels"]), "eMinKeV": float(g["eMinKeV"]), "eMaxKeV": float(g["eMaxKeV"])}
 
 
+SIGNIFICANCE_FILE = "significance.npy"
+# The classical detection limit: a present element whose ideal-observer significance is below it cannot be
+# told from noise by any method, so the `detectable` presence target and the masked F1 leave it out.
+DETECTION_LIMIT_SIGMA = 3
+
+
+def detectable_labels(presence, significance, keep_share=None, limit: float = DETECTION_LIMIT_SIGMA):
+    """Presence above the detection limit: presence & (z * sqrt(keep_share) >= limit).
+
+    z scales with sqrt(exposure), and binomial thinning that keeps a share p of the counts is the same sample
+    at p times the exposure, so a thinned row's significance is z * sqrt(p). Works on numpy arrays and torch
+    tensors alike; keep_share is one value per row (N or N x 1) or None (not thinned).
+    """
+    z = significance
+    if keep_share is not None:
+        k = keep_share.reshape(-1, 1)
+        z = z * (k.sqrt() if isinstance(k, torch.Tensor) else np.sqrt(k))
+    above = z >= limit
+    if isinstance(presence, torch.Tensor):
+        return (presence > 0) & above
+    return (np.asarray(presence) > 0) & above
+
+
+def below_limit(presence, significance, limit: float = DETECTION_LIMIT_SIGMA) -> np.ndarray:
+    """Present labels below the detection limit: the entries the masked F1 leaves out (as gemxrf eval)."""
+    return (np.asarray(presence) > 0) & (np.asarray(significance) < limit)
+
+
 def grid_of(meta: dict) -> dict:
     """The energy grid block: `energyGrid` in the model contract, `grid` in gemxrf dataset's meta.json v1."""
     g = meta.get("energyGrid") or meta.get("grid")
@@ -77,7 +116,13 @@ def load_dataset(path: str, mmap: bool = True) -> Dataset:
                          f"presence {presence.shape}, {e} elements in meta.json")
     if int(grid_of(meta)["channels"]) != c:
         raise ValueError(f"{path}: meta.json says {grid_of(meta)['channels']} channels, spectra have {c}")
-    return Dataset(path, spectra, fractions, presence, meta)
+    significance = None
+    sig_path = os.path.join(path, SIGNIFICANCE_FILE)
+    if os.path.exists(sig_path):  # optional: older datasets lack it, and only the detectable target needs it
+        significance = np.load(sig_path, mmap_mode=mode)
+        if significance.shape != (n, e):
+            raise ValueError(f"{path}: {SIGNIFICANCE_FILE} has shape {significance.shape}, expected {(n, e)}")
+    return Dataset(path, spectra, fractions, presence, meta, significance=significance)
 
 
 class ConcatArray:
@@ -153,8 +198,10 @@ def load_data(spec: str | list[str]) -> Dataset:
     if len(shifts) > 1:  # the first part's nuisance ranges alone would misstate a mixed set
         meta["nuisanceByShift"] = {sh: next(p.meta.get("nuisance") for p in parts if p.meta.get("shift", "nominal") == sh)
                                    for sh in shifts}
+    # significance only if every directory has it (a partial column would silently mislabel rows)
+    significance = ConcatArray([p.significance for p in parts]) if all(p.significance is not None for p in parts) else None
     return Dataset(",".join(paths), ConcatArray([p.spectra for p in parts]), ConcatArray([p.fractions for p in parts]),
-                   ConcatArray([p.presence for p in parts]), meta, parts)
+                   ConcatArray([p.presence for p in parts]), meta, parts, significance)
 
 
 def check_compatible(a: Dataset, b: Dataset) -> None:
@@ -205,15 +252,18 @@ def with_background(fractions: torch.Tensor) -> torch.Tensor:
     return torch.cat([fractions, bg], dim=1)
 
 
-def thin_counts(spectra: torch.Tensor, prob: float, min_total: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def thin_counts(spectra: torch.Tensor, prob: float, min_total: float, generator: torch.Generator | None = None,
+                return_keep: bool = False):
     """Binomial thinning: keeps each count with probability p, p drawn so log10(total) is uniform down to min_total.
 
     For Poisson spectra, binomial thinning gives exactly a Poisson spectrum of the same shape at a lower
     exposure, so the fraction targets stay valid; it teaches the low-count regime of a scan's first seconds.
     Applied to a random subset (`prob`) of the batch; other rows are returned unchanged.
+    return_keep: also return each row's keep probability p (shape B; 1 for rows not thinned), the share of the
+    exposure the row now stands for (what the detectable presence label scales the significance by).
     """
     if prob <= 0:
-        return spectra
+        return (spectra, torch.ones(spectra.shape[0], device=spectra.device)) if return_keep else spectra
     b = spectra.shape[0]
     dev = spectra.device
     counts = spectra.round().clamp_min(0)
@@ -226,7 +276,8 @@ def thin_counts(spectra: torch.Tensor, prob: float, min_total: float, generator:
     chosen = torch.rand((b, 1), device=dev, generator=generator) < prob
     keep = torch.where(chosen & (total > min_total), keep, torch.ones_like(keep))
     thinned = torch.binomial(counts, keep.expand_as(counts), generator=generator)
-    return torch.where(keep < 1.0, thinned, spectra)
+    out = torch.where(keep < 1.0, thinned, spectra)
+    return (out, keep.squeeze(1)) if return_keep else out
 
 
 def preload_limit(device: torch.device, gpu_fraction: float = 0.3, host_bytes: int = 2 << 30) -> int:
@@ -244,7 +295,8 @@ def preload_limit(device: torch.device, gpu_fraction: float = 0.3, host_bytes: i
 
 
 class Batches:
-    """Iterates (spectra, fractions, presence) batches of one index set as float tensors on `device`.
+    """Iterates (spectra, fractions, presence) batches of one index set as float tensors on `device`;
+    with significance=True, (spectra, fractions, presence, significance) (the dataset must have the file).
 
     Sets up to `preload_bytes` (default: preload_limit(device)) are copied to the device once, in chunks
     (fast GPU epochs; host memory peaks at one chunk, not the whole set); larger sets are gathered from the
@@ -254,10 +306,17 @@ class Batches:
     CHUNK = 1 << 18  # rows per host->device copy while preloading
 
     def __init__(self, ds: Dataset, indices: np.ndarray, batch_size: int, device: torch.device,
-                 shuffle: bool, seed: int = 0, preload_bytes: int | None = None):
+                 shuffle: bool, seed: int = 0, preload_bytes: int | None = None, significance: bool = False):
         self.ds, self.indices, self.batch_size, self.device, self.shuffle = ds, np.asarray(indices), batch_size, device, shuffle
         self.rng = np.random.default_rng(seed)
-        self.nbytes = len(self.indices) * (ds.channels + 2 * len(ds.elements)) * 4
+        # opt-in, so every `for x, f, p in batches` written before significance existed keeps working
+        self.with_significance = significance
+        if significance:
+            ds.require_significance("reading significance batches")
+        self.arrays = [(ds.spectra, np.float32), (ds.fractions, np.float32), (ds.presence, np.float32)]
+        if significance:
+            self.arrays.append((ds.significance, np.float32))
+        self.nbytes = len(self.indices) * (ds.channels + (len(self.arrays) - 1) * len(ds.elements)) * 4
         limit = preload_limit(device) if preload_bytes is None else preload_bytes
         self.preloaded = self.nbytes <= limit
         if self.preloaded:
@@ -267,8 +326,8 @@ class Batches:
         return (len(self.indices) + self.batch_size - 1) // self.batch_size
 
     def _preload(self):
-        n, c, e = len(self.indices), self.ds.channels, len(self.ds.elements)
-        out = [torch.empty((n, w), dtype=torch.float32, device=self.device) for w in (c, e, e)]
+        n = len(self.indices)
+        out = [torch.empty((n, a.shape[1]), dtype=torch.float32, device=self.device) for a, _ in self.arrays]
         for start in range(0, n, self.CHUNK):
             part = self._gather(self.indices[start:start + self.CHUNK])
             for dst, src in zip(out, part):
@@ -285,8 +344,7 @@ class Batches:
         def read(a, dtype):
             return torch.from_numpy(np.asarray(a[rows]).astype(dtype, copy=False)[back])
 
-        x, f, p = read(self.ds.spectra, np.float32), read(self.ds.fractions, np.float32), read(self.ds.presence, np.float32)
-        return x.to(self.device), f.to(self.device), p.to(self.device)
+        return tuple(read(a, dtype).to(self.device) for a, dtype in self.arrays)
 
     def __iter__(self):
         n = len(self.indices)
@@ -295,7 +353,6 @@ class Batches:
             sel = order[start:start + self.batch_size]
             if self.preloaded:
                 t = torch.from_numpy(sel).to(self.device)
-                x, f, p = self.tensors
-                yield x.index_select(0, t), f.index_select(0, t), p.index_select(0, t)
+                yield tuple(a.index_select(0, t) for a in self.tensors)
             else:
                 yield self._gather(self.indices[sel])

@@ -23,8 +23,10 @@ def pack(data_dir: str, out: str) -> None:
     counts = spectra.astype(np.uint32)
     if not np.array_equal(counts, spectra):  # only whole counts pack losslessly as integers
         raise ValueError(f"{data_dir}: spectra are not non-negative whole counts; refusing a lossy pack")
+    # significance.npy travels when the set has it (older sets do not; --presence-target detectable needs it)
+    extra = {} if ds.significance is None else {"significance": np.asarray(ds.significance)}
     np.savez_compressed(out, spectra=counts, fractions=np.asarray(ds.fractions), presence=np.asarray(ds.presence),
-                        meta=np.frombuffer(json.dumps(ds.meta).encode("utf8"), dtype=np.uint8))
+                        meta=np.frombuffer(json.dumps(ds.meta).encode("utf8"), dtype=np.uint8), **extra)
 
 
 def unpack(npz: str, out_dir: str) -> None:
@@ -33,6 +35,8 @@ def unpack(npz: str, out_dir: str) -> None:
         np.save(os.path.join(out_dir, "spectra.npy"), z["spectra"].astype(np.float32))
         np.save(os.path.join(out_dir, "fractions.npy"), z["fractions"])
         np.save(os.path.join(out_dir, "presence.npy"), z["presence"])
+        if "significance" in z.files:
+            np.save(os.path.join(out_dir, "significance.npy"), z["significance"])
         meta = z["meta"].tobytes().decode("utf8")
     with open(os.path.join(out_dir, "meta.json"), "w", encoding="utf8") as f:  # last, like gemxrf dataset
         f.write(meta)

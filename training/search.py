@@ -85,6 +85,8 @@ def main(argv=None) -> None:
     cfg0 = vars(ap.parse_args(argv))
     if not cfg0.get("minutes"):
         ap.error("--minutes (the whole search's budget) is required")
+    if cfg0.get("init_from"):  # trials change the architecture, which a checkpoint's weights cannot follow
+        ap.error("--init-from is for train.py; a search's trials change the model shape")
     trial_minutes = cfg0["trial_minutes"] or cfg0["minutes"] / cfg0["trials"]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(cfg0["arch"], cfg0["storage"], cfg0["seed"])

@@ -12,8 +12,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pack  # noqa: E402
-from data import Batches, ConcatArray, load_data, load_dataset, preload_limit, split_indices, thin_counts, with_background  # noqa: E402
-from metrics import best_threshold, f1_per_column, r2_per_column, r2_uniform  # noqa: E402
+import train  # noqa: E402
+from data import (Batches, ConcatArray, below_limit, detectable_labels, load_data, load_dataset, preload_limit,  # noqa: E402
+                  split_indices, thin_counts, with_background)
+from metrics import best_threshold, f1_per_column, macro_f1, r2_per_column, r2_uniform, summarise  # noqa: E402
 from models import InGraphNorm, Probabilities, build_model  # noqa: E402
 
 torch.set_num_threads(1)
@@ -98,13 +100,16 @@ class Data(unittest.TestCase):
             self.assertEqual(back.meta, ds.meta)
 
 
-def write_tiny_dataset(d, n, seed, shift="nominal", channels=16, block=4):
+def write_tiny_dataset(d, n, seed, shift="nominal", channels=16, block=4, significance=False):
     """A gemxrf-dataset-shaped directory with random contents (the loader checks shapes, not physics)."""
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(seed)
     np.save(os.path.join(d, "spectra.npy"), rng.poisson(5, (n, channels)).astype(np.float32))
     np.save(os.path.join(d, "fractions.npy"), rng.random((n, 3)).astype(np.float32) / 3)
-    np.save(os.path.join(d, "presence.npy"), (rng.random((n, 3)) < 0.5).astype(np.uint8))
+    presence = (rng.random((n, 3)) < 0.5).astype(np.uint8)
+    np.save(os.path.join(d, "presence.npy"), presence)
+    if significance:  # 0 where absent, as gemxrf dataset writes it; about half the present labels below 3 sigma
+        np.save(os.path.join(d, "significance.npy"), (presence * rng.uniform(0.5, 8.0, (n, 3))).astype(np.float32))
     meta = {"grid": {"channels": channels, "eMinKeV": 0, "eMaxKeV": 1.6}, "elements": ["Fe", "Cu", "Pb"], "seed": seed,
             "n": n, "shift": shift, "blockSize": block, "nuisance": {"shift": shift}}
     with open(os.path.join(d, "meta.json"), "w") as f:
@@ -192,6 +197,177 @@ class MultiDirectory(unittest.TestCase):
             preload_limit(torch.device("cuda:1"), 0.25)
             info.assert_called_with(1)
         self.assertEqual(preload_limit(torch.device("cpu"), 0.25, 123), 123)
+
+
+class DetectionLimit(unittest.TestCase):
+    """--presence-target detectable: labels above 3 sigma at the row's exposure, F1 with the rest left out."""
+
+    def test_label_scales_significance_with_the_kept_share(self):
+        presence = np.array([[1, 1, 1, 0], [1, 1, 1, 0]], dtype=np.uint8)
+        z = np.array([[5.0, 6.0, 2.9, 0.0], [5.0, 6.0, 2.9, 0.0]], dtype=np.float32)
+        keep = np.array([1.0, 0.25])  # row 1 thinned to a quarter of its counts: half the significance
+        np.testing.assert_array_equal(detectable_labels(presence, z, keep), [[1, 1, 0, 0], [0, 1, 0, 0]])  # 6 -> 3: kept
+        np.testing.assert_array_equal(detectable_labels(presence, z), [[1, 1, 0, 0], [1, 1, 0, 0]])  # unthinned
+        # the same on tensors (the training loop), with the keep share thin_counts reports
+        lab = detectable_labels(torch.from_numpy(presence).float(), torch.from_numpy(z), torch.tensor([1.0, 0.25]))
+        np.testing.assert_array_equal(lab.numpy(), [[1, 1, 0, 0], [0, 1, 0, 0]])
+        np.testing.assert_array_equal(below_limit(presence, z), [[0, 0, 1, 0], [0, 0, 1, 0]])  # absent is never ignored
+
+    def test_thinning_reports_each_rows_kept_share(self):
+        torch.manual_seed(1)
+        x = torch.tensor([[30000.0, 10000.0, 0.0]]).repeat(400, 1)
+        x[:50] = torch.tensor([20.0, 10.0, 0.0])  # already under min_total: never thinned
+        y, keep = thin_counts(x, prob=0.5, min_total=100, return_keep=True)
+        y_plain = thin_counts(x, prob=0.5, min_total=100, generator=None)  # the old call still returns one tensor
+        self.assertIsInstance(y_plain, torch.Tensor)
+        self.assertEqual(tuple(keep.shape), (400,))
+        untouched = keep == 1.0
+        self.assertTrue(torch.all(untouched[:50]))
+        self.assertTrue(torch.equal(y[untouched], x[untouched]))  # ratio 1 <=> the row is returned as it was
+        self.assertGreater(int((~untouched).sum()), 100)  # about half the rows thinned
+        ratio = y[~untouched].sum(1) / x[~untouched].sum(1)  # the actual kept share is binomial around p
+        np.testing.assert_allclose(ratio.numpy(), keep[~untouched].numpy(), rtol=0.5, atol=0.01)
+        self.assertLess(float((ratio / keep[~untouched]).mean() - 1).__abs__(), 0.05)
+        _, k0 = thin_counts(x, prob=0.0, min_total=100, return_keep=True)
+        self.assertTrue(torch.all(k0 == 1.0))
+
+    def test_masked_f1_by_hand(self):
+        truth = np.array([[1, 0], [1, 1], [1, 0], [0, 1], [0, 0]])
+        predicted = np.array([[1, 0], [0, 1], [0, 1], [0, 0], [1, 0]])
+        # column 0: tp 1, fn 2, fp 1 -> 2/5; column 1: tp 1, fn 1, fp 1 -> 1/2
+        np.testing.assert_allclose(f1_per_column(truth, predicted), [0.4, 0.5])
+        ignore = np.zeros_like(truth, dtype=bool)
+        ignore[1, 0] = ignore[2, 0] = True  # two misses below the limit: left out
+        ignore[3, 1] = True
+        # column 0: tp 1, fp 1 -> 2/3; column 1: tp 1, fp 1 -> 2/3
+        np.testing.assert_allclose(f1_per_column(truth, predicted, ignore), [2 / 3, 2 / 3])
+        # ignoring every positive of a column that predicts nothing else: nothing to find, nothing claimed -> 1
+        np.testing.assert_allclose(f1_per_column(truth[:, :1], np.zeros((5, 1)), truth[:, :1] > 0), [1.0])
+        self.assertAlmostEqual(macro_f1(truth, predicted.astype(float), 0.5, ignore), 2 / 3)
+
+    def test_masked_threshold_and_summary(self):
+        truth = np.array([[1], [1], [1], [0], [0]])
+        prob = np.array([[0.9], [0.8], [0.2], [0.1], [0.3]])
+        ignore = np.array([[0], [0], [1], [0], [0]], dtype=bool)  # the weak positive at 0.2 is below the limit
+        t_all, f_all = best_threshold(truth, prob)
+        self.assertLessEqual(t_all, 0.2)  # to catch it, all labels need a threshold under 0.2 (and the 0.3 false alarm)
+        self.assertAlmostEqual(f_all, 6 / 7)
+        t_det, f_det = best_threshold(truth, prob, ignore=ignore)
+        self.assertEqual(f_det, 1.0)
+        self.assertTrue(0.3 < t_det <= 0.8)
+        fr = np.full((5, 1), 0.1)
+        plain = summarise(["Fe"], fr, fr, truth, prob, t_det)
+        self.assertNotIn("macroF1Detectable", plain)
+        self.assertNotIn("f1Detectable", plain["perElement"]["Fe"])
+        masked = summarise(["Fe"], fr, fr, truth, prob, t_det, ignore=ignore)
+        self.assertAlmostEqual(masked["macroF1"], 0.8)  # the in-mixture labels still count the miss
+        self.assertEqual((masked["macroF1Detectable"], masked["perElement"]["Fe"]["f1Detectable"]), (1.0, 1.0))
+
+    def test_batches_carry_significance_on_request(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_tiny_dataset(os.path.join(d, "a"), 12, 1, significance=True)
+            write_tiny_dataset(os.path.join(d, "b"), 9, 2, significance=True)
+            ds = load_data(f"{d}/a,{d}/b")
+            whole = np.concatenate([np.load(f"{d}/{k}/significance.npy") for k in "ab"])
+            idx = np.arange(3, 20)
+            for preload in (None, 0):
+                three = list(Batches(ds, idx, 5, torch.device("cpu"), shuffle=True, seed=3, preload_bytes=preload))
+                four = list(Batches(ds, idx, 5, torch.device("cpu"), shuffle=True, seed=3, preload_bytes=preload,
+                                    significance=True))
+                self.assertEqual({len(b) for b in three}, {3})
+                self.assertEqual({len(b) for b in four}, {4})
+                for b3, b4 in zip(three, four):  # the same rows, in the same order, plus their significance
+                    for u, v in zip(b3, b4):
+                        self.assertTrue(torch.equal(u, v))
+                seen = torch.cat([b[3] for b in four])
+                self.assertTrue(torch.equal(seen.sum(0), torch.from_numpy(whole[idx].sum(0))))
+            pack.pack(f"{d}/a", f"{d}/a.npz")  # the carry format keeps significance.npy
+            pack.unpack(f"{d}/a.npz", f"{d}/a2")
+            np.testing.assert_array_equal(load_dataset(f"{d}/a2").significance, whole[:12])
+
+    def test_detectable_without_significance_fails_naming_the_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            old, new = os.path.join(d, "old"), os.path.join(d, "new")
+            write_tiny_dataset(old, 24, 1)
+            write_tiny_dataset(new, 24, 2, significance=True)
+            self.assertIsNone(load_dataset(old).significance)  # an older set still loads ...
+            self.assertIsNone(load_data(f"{new},{old}").significance)  # ... and a mixed one has no column
+            res = train.run(tiny_cfg(old, "mixture"))  # ... and trains on the in-mixture labels
+            self.assertNotIn("macroF1Detectable", res["metrics"]["test"])
+            for data in (old, f"{new},{old}"):
+                with self.assertRaises(FileNotFoundError) as err:
+                    train.run(tiny_cfg(data, "detectable"))
+                self.assertIn("significance.npy", str(err.exception))
+                self.assertIn(old, str(err.exception))
+                self.assertNotIn(new, str(err.exception))
+                self.assertIn("--presence-target detectable", str(err.exception))
+            with self.assertRaises(FileNotFoundError):  # the validation set needs it too
+                train.run({**tiny_cfg(new, "detectable"), "val_data": old})
+
+    def test_detectable_run_records_its_target(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_tiny_dataset(d, 48, 3, significance=True)
+            res = train.run(tiny_cfg(d, "detectable"))
+            self.assertEqual((res["training"]["presenceTarget"], res["training"]["presenceLimitSigma"]), ("detectable", 3))
+            for split in ("validation", "test"):
+                self.assertIn("macroF1Detectable", res["metrics"][split])
+            self.assertIn("valMacroF1Detectable", res["history"][-1])
+            mix = train.run(tiny_cfg(d, "mixture"))
+            self.assertEqual(mix["training"]["presenceTarget"], "mixture")
+            self.assertNotIn("presenceLimitSigma", mix["training"])
+            self.assertIn("macroF1Detectable", mix["metrics"]["test"])  # reported whenever significance exists
+
+
+def tiny_cfg(data, target="mixture", **flags):
+    """train.py's flags for a few steps of a small CNN on a tiny dataset (CPU, quiet)."""
+    args = ["--arch", "cnn", "--data", data, "--max-steps", "3", "--eval-every", "3", "--eval-seconds", "0",
+            "--batch-size", "8", "--warmup-steps", "1", "--threads", "1", "--device", "cpu", "--val-fraction", "0.25",
+            "--test-fraction", "0.25", "--cnn-widths", "4,4", "--cnn-hidden", "8", "--presence-target", target, "--quiet"]
+    for k, v in flags.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    ap = train.argparse.ArgumentParser()
+    train.add_args(ap)
+    return vars(ap.parse_args(args))
+
+
+class InitFrom(unittest.TestCase):
+    def test_round_trip_and_mismatch(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_tiny_dataset(os.path.join(d, "a"), 48, 11)
+            write_tiny_dataset(os.path.join(d, "b"), 48, 12)
+            base = os.path.join(d, "base")
+            train.run(tiny_cfg(os.path.join(d, "a"), out=base))
+            saved = torch.load(base + ".pt")
+
+            cfg = tiny_cfg(os.path.join(d, "b"), init_from=base + ".pt")
+            mp = train.model_params("cnn", cfg)
+            ck = train.load_init(cfg, mp)
+            model = build_model("cnn", 16, 3, **mp)
+            train.apply_init(model, ck, load_data(os.path.join(d, "b")), base + ".pt")
+            state = model.state_dict()
+            self.assertEqual(set(state), set(saved["state"]))
+            for k, v in saved["state"].items():  # every weight and BN statistic as saved
+                self.assertTrue(torch.equal(state[k], v), k)
+
+            res = train.run(cfg)  # fine-tuning from it records where it started
+            init = res["training"]["initFrom"]
+            self.assertEqual(init["file"], "base.pt")
+            self.assertEqual(init["training"]["datasetSeeds"], [11])
+            self.assertNotIn("history", init["training"])
+            self.assertIn("r2", init["metrics"]["test"])
+            self.assertEqual(res["training"]["datasetSeeds"], [11, 12])  # the starting weights' seeds stay refused
+
+            with self.assertRaises(ValueError) as err:  # another shape
+                train.run(tiny_cfg(os.path.join(d, "b"), init_from=base + ".pt", cnn_hidden=16))
+            self.assertIn("hidden", str(err.exception))
+            with self.assertRaises(ValueError) as err:  # another architecture
+                train.run({**tiny_cfg(os.path.join(d, "b"), init_from=base + ".pt"), "arch": "vit"})
+            self.assertIn("--arch cnn", str(err.exception))
+            other = os.path.join(d, "wide")
+            write_tiny_dataset(other, 48, 13, channels=32)
+            with self.assertRaises(ValueError) as err:  # another energy grid
+                train.run(tiny_cfg(other, init_from=base + ".pt"))
+            self.assertIn("energy grid", str(err.exception))
 
 
 class Models(unittest.TestCase):
