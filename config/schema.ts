@@ -79,8 +79,11 @@ export const formationSchema = z.strictObject({
   chargeRatioMax: positive.default(2.0),
   /** A cluster is released once both planes' clocks passed its end plus this latency (ns). */
   latencyNs: positive.default(2000),
+  /** A hit this much older than the time already settled means the device clock restarted (ns, 1 s). */
+  clockResetNs: positive.default(1e9),
 })
-  .refine((f) => f.chargeRatioMax >= f.chargeRatioMin, { message: 'chargeRatioMax must be at least chargeRatioMin', path: ['chargeRatioMax'] });
+  .refine((f) => f.chargeRatioMax >= f.chargeRatioMin, { message: 'chargeRatioMax must be at least chargeRatioMin', path: ['chargeRatioMax'] })
+  .refine((f) => f.clockResetNs > f.latencyNs, { message: 'clockResetNs must be above latencyNs (a late hit is no clock reset)', path: ['clockResetNs'] });
 
 export const mqttSchema = z.strictObject({
   /** External broker URL (mqtt://, mqtts://, ws://, wss://); null starts the embedded broker. */

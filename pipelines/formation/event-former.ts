@@ -9,6 +9,12 @@
 // stream gives the same events (tested). A hit older than what was already settled is late: dropped, counted.
 // If one plane goes silent its clock stops; once a plane holds more than maxPendingHits, the later clock
 // settles instead (counted as stalledSettles), so memory stays bounded.
+// Clock resets. A device that restarts without sending END (power cycle, firmware reset) starts its clock
+// again near 0. Without care every later hit would be older than the time already settled and dropped as
+// late until the new clock passed the old one: hours of data. A hit more than clockResetNs older than the
+// latest hit time seen is therefore taken as a new clock epoch: everything pending is released as at the end of a
+// stream (flush), the former starts afresh, and the hit and those after it are formed in the new epoch
+// (counted as clockResets). Hits only slightly late (up to clockResetNs) are still dropped as late.
 //
 // Matching. Clusters are taken in start-time order across both planes. The earliest one picks, among the
 // unmatched clusters of the other plane starting within matchWindowNs, the partner that minimises
@@ -50,6 +56,8 @@ export interface FormationCounters {
   forcedCuts: number;
   /** settles driven by one plane alone because the other plane's clock stalled */
   stalledSettles: number;
+  /** device clock restarts seen (a hit more than clockResetNs before the latest hit time): formation restarted */
+  clockResets: number;
 }
 
 export type FormationDetector = Pick<DetectorConfig, 'stripsPerPlane' | 'width' | 'height'>;
@@ -67,6 +75,7 @@ export class EventFormer {
   private readonly c: FormationCounters = {
     hitsIn: 0, hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, clustersX: 0, clustersY: 0, events: 0,
     xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0,
+    clockResets: 0,
   };
   private out = allocEventBatch(1024);
   private readonly xScale: number;
@@ -83,6 +92,24 @@ export class EventFormer {
 
   /** Takes one batch of hits; returns the events that became final (possibly none). */
   push(batch: HitBatch): EventBatch {
+    this.out.n = 0;
+    let from = 0;
+    // Each pass forms hits up to the end of the batch or up to a clock reset, which ends the epoch.
+    while (from < batch.n) {
+      const reset = this.ingest(batch, from);
+      if (reset < 0) break;
+      this.endEpoch();
+      this.c.clockResets++;
+      from = reset;
+    }
+    return this.take();
+  }
+
+  /**
+   * Forms hits [from, n) of the batch, or up to the first hit that shows a clock reset; returns that hit's
+   * index (the hits before it are formed and settled), or -1 when the whole rest was taken.
+   */
+  private ingest(batch: HitBatch, from: number): number {
     const n = batch.n;
     const plane = batch.plane;
     const strip = batch.strip;
@@ -90,16 +117,22 @@ export class EventFormer {
     const t = batch.t;
     const strips = this.detector.stripsPerPlane;
     const settled = this.settled;
+    const resetNs = this.params.clockResetNs;
     const b0 = this.planes[0].hits;
     const b1 = this.planes[1].hits;
-    b0.reserve(n);
-    b1.reserve(n);
+    b0.reserve(n - from);
+    b1.reserve(n - from);
     let c0 = this.clock[0]!;
     let c1 = this.clock[1]!;
+    // Relative to the latest hit time seen (not to the settled time) so that where batches are cut does not
+    // change where a reset is seen.
+    let resetBefore = Math.max(c0, c1) - resetNs;
     let badPlane = 0;
     let badStrip = 0;
     let late = 0;
-    for (let i = 0; i < n; i++) {
+    let reset = -1;
+    let i = from;
+    for (; i < n; i++) {
       const p = plane[i]!;
       const s = strip[i]!;
       const ti = t[i]!;
@@ -107,6 +140,10 @@ export class EventFormer {
         if (p > 1) badPlane++;
         else badStrip++;
         continue;
+      }
+      if (ti < resetBefore && p <= 1) {
+        reset = i;
+        break;
       }
       // `!(ti > settled)` also drops NaN times.
       if (!(ti > settled)) {
@@ -116,40 +153,50 @@ export class EventFormer {
       }
       if (p === 0) {
         b0.push(ti, s, adc[i]!);
-        if (ti > c0) c0 = ti;
+        if (ti > c0) {
+          c0 = ti;
+          if (ti - resetNs > resetBefore) resetBefore = ti - resetNs;
+        }
       } else if (p === 1) {
         b1.push(ti, s, adc[i]!);
-        if (ti > c1) c1 = ti;
+        if (ti > c1) {
+          c1 = ti;
+          if (ti - resetNs > resetBefore) resetBefore = ti - resetNs;
+        }
       } else badPlane++;
     }
     this.clock[0] = c0;
     this.clock[1] = c1;
-    this.c.hitsIn += n;
+    this.c.hitsIn += i - from;
     this.c.hitsBadPlane += badPlane;
     this.c.hitsBadStrip += badStrip;
     this.c.hitsLate += late;
 
-    let s = Math.min(c0, c1) - this.params.latencyNs;
+    let st = Math.min(c0, c1) - this.params.latencyNs;
     if (b0.n > this.maxPendingHits || b1.n > this.maxPendingHits) {
       const s2 = Math.max(c0, c1) - this.params.latencyNs;
-      if (s2 > s) {
-        s = s2;
+      if (s2 > st) {
+        st = s2;
         this.c.stalledSettles++;
       }
     }
-    this.out.n = 0;
-    if (s > this.settled) {
-      this.settled = s;
-      this.advance(s);
+    if (st > this.settled) {
+      this.settled = st;
+      this.advance(st);
     }
-    return this.take();
+    return reset;
   }
 
   /** End of stream: everything still pending is final. The former is then ready for a new stream. */
   flush(): EventBatch {
     this.out.n = 0;
+    this.endEpoch();
+    return this.take();
+  }
+
+  /** Releases everything pending into `out` and forgets the clocks (end of stream or clock reset). */
+  private endEpoch(): void {
     this.advance(Infinity);
-    const events = this.take();
     this.clock[0] = -Infinity;
     this.clock[1] = -Infinity;
     this.settled = -Infinity;
@@ -157,7 +204,6 @@ export class EventFormer {
     this.planes[1].hits.clear();
     this.queues[0].clear();
     this.queues[1].clear();
-    return events;
   }
 
   counters(): FormationCounters {

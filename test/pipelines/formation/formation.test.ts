@@ -29,7 +29,7 @@ function photon(t: number, x: Array<[number, number]>, y: Array<[number, number]
   ];
 }
 
-const zeroCounters = { hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0 };
+const zeroCounters = { hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0, clockResets: 0 };
 
 describe('pipelines/formation', () => {
   it('forms one event: centroid on the image grid, charge of both planes, earliest time', () => {
@@ -130,6 +130,41 @@ describe('pipelines/formation', () => {
     const late = { plane: 0, strip: 5, adc: 100, t: hits[10]!.t };
     f.push(toBatch([late]));
     assert.equal(f.counters().hitsLate, 1);
+  });
+
+  it('a device clock restart without END starts a new epoch: the new hits form events (not dropped as late), for any batch split', () => {
+    // The device ran 5 s, then restarted: its clock begins again near 0 and no END frame came.
+    const before = photonStream({ photons: 150, ratePerSecond: 1e5, seed: 11 }).hits.map((h) => ({ ...h, t: h.t + 5e9 }));
+    const after = photonStream({ photons: 150, ratePerSecond: 1e5, seed: 12 }).hits;
+    // What two separate streams give: each formed and flushed on its own.
+    const separate = [...run(before).events, ...run(after).events];
+    const hits = [...before, ...after];
+    for (const cuts of [[], [before.length], [before.length - 7, before.length + 9], [100, 250, 400, 555]]) {
+      const { events, counters } = run(hits, cuts);
+      assert.deepEqual(events, separate, `cuts ${cuts.join(',')}`);
+      assert.equal(counters.clockResets, 1);
+      assert.equal(counters.hitsLate, 0);
+      assert.equal(counters.hitsIn, hits.length);
+    }
+  });
+
+  it('a hit late by less than clockResetNs is dropped as late, not taken for a clock reset', () => {
+    const { hits } = photonStream({ photons: 200, ratePerSecond: 1e5, seed: 3 });
+    const shifted = hits.map((h) => ({ ...h, t: h.t + 5e9 }));
+    const f = new EventFormer({ ...params, clockResetNs: 1e9 }, detector);
+    f.push(toBatch(shifted));
+    f.push(toBatch([{ plane: 0, strip: 5, adc: 100, t: 5e9 - 0.5e9 }]));
+    assert.equal(f.counters().hitsLate, 1);
+    assert.equal(f.counters().clockResets, 0);
+    f.push(toBatch([{ plane: 0, strip: 5, adc: 100, t: 1000 }]));
+    assert.equal(f.counters().clockResets, 1);
+    assert.equal(f.counters().hitsLate, 1);
+  });
+
+  it('refuses clockResetNs not above latencyNs (a late hit must not look like a reset)', () => {
+    const r = configSchema.safeParse({ formation: { latencyNs: 5000, clockResetNs: 4000 } });
+    assert.equal(r.success, false);
+    assert.match(JSON.stringify(r.error?.issues), /clockResetNs must be above latencyNs/);
   });
 
   it('settles on one plane when the other is silent, so memory stays bounded', () => {
