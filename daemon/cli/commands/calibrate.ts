@@ -1,20 +1,25 @@
-// gemxrf calibrate --from FILE.gemx --line Cu-Ka|5.9 [--block 10] [--out FILE]: energy calibration
-// (gain, offset 0) and per-pixel gain map from a scan of one known line; prints the `calibration:`
-// YAML for the configuration and writes the gain map in the format pipelines/calibration reads
-// (raw little-endian float32, or .npy when the name ends in .npy).
+// gemxrf calibrate --from FILE.gemx --line Cu-Ka|5.9 [--line ...] [--quadratic] [--block 10] [--out FILE]:
+// energy calibration and per-pixel gain map from a scan of known lines; prints the `calibration:` YAML
+// for the configuration and writes the gain map in the format pipelines/calibration reads (raw
+// little-endian float32, or .npy when the name ends in .npy). One line: gain only, offset 0
+// (line-calibration.ts). Two or more: offset + gain (+ quadratic with --quadratic and 3+ lines) by
+// weighted least squares, gain map from the line with the most counts (multi-line-calibration.ts).
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DEFAULT_DETECTOR } from '../../../physics/index.js';
 import { writeGainMap } from '../../../pipelines/calibration/gain-map.js';
 import { collectAdcHistograms } from '../../../pipelines/maps/adc-histograms.js';
 import { calibrateFromHistograms, parseCalibrationLine, type CalibrationLine } from '../../../pipelines/maps/line-calibration.js';
+import { calibrateFromLines, checkLineSeparation } from '../../../pipelines/maps/multi-line-calibration.js';
+import { printMultiLineCalibration } from '../calibrate-report.js';
 import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
 import { readWithProgress } from '../read-progress.js';
 
 interface CalibrateOptions {
   from: string;
-  line: string;
+  line: string[];
+  quadratic?: boolean;
   block: string;
   minCounts: string;
   out?: string;
@@ -23,12 +28,17 @@ interface CalibrateOptions {
   quiet?: boolean;
 }
 
+function collect(value: string, prev: string[] = []): string[] {
+  return [...prev, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description('energy calibration (gain) and per-pixel gain map from a .gemx scan of one known line; prints the calibration YAML')
+    .description('energy calibration (gain; offset and gain from 2+ lines) and per-pixel gain map from a .gemx scan of known lines; prints the calibration YAML')
     .requiredOption('--from <file>', 'recording (.gemx) of a calibration scan')
-    .requiredOption('--line <line>', 'the known line: Cu-Ka, Mn-Ka (Fe-55 source), Pb-La, ... or its energy in keV')
+    .requiredOption('--line <line>', 'a known line: Cu-Ka, Mn-Ka (Fe-55 source), Pb-La, ... or its energy in keV (repeatable, comma list; 2+ lines fit offset and gain)', collect)
+    .option('--quadratic', 'with 3+ lines, fit a quadratic term too')
     .option('--block <pixels>', 'gain map block size (blocks of N x N pixels get one peak position each)', '10')
     .option('--min-counts <n>', 'net peak counts a block needs for its own gain (else: mean of its neighbours)', '200')
     .option('--out <file>', 'gain map file to write (.f32 raw float32 or .npy); default: FILE.gemx -> FILE.gain.f32')
@@ -40,16 +50,37 @@ export function register(program: Command): void {
       const blockSize = numberOption('block', opts.block, { integer: true, min: 1, max: 1024 });
       const minCounts = numberOption('min-counts', opts.minCounts, { min: 1 });
       const detector = { ...DEFAULT_DETECTOR, resolution: numberOption('resolution', opts.resolution, { min: 0.01, max: 2 }) };
-      let line: CalibrationLine;
+      let calibrationLines: CalibrationLine[];
       try {
-        line = parseCalibrationLine(opts.line, detector);
+        calibrationLines = opts.line.map((l) => parseCalibrationLine(l, detector));
+        if (calibrationLines.length === 0) throw new Error('no line given');
+        if (opts.quadratic && calibrationLines.length < 3) throw new Error(`--quadratic needs at least 3 lines, got ${calibrationLines.length}`);
+        // Before reading the recording: a pair of lines too close to separate fails fast.
+        if (calibrationLines.length > 1) checkLineSeparation(calibrationLines, detector);
       } catch (err) {
         throw new CliError(`--line: ${(err as Error).message}`);
       }
+      const line = calibrationLines[0]!;
       const out = opts.out ?? `${opts.from.replace(/\.gemx$/i, '')}.gain.f32`;
 
       const hist = readWithProgress(opts.quiet, (onProgress) => collectAdcHistograms(opts.from, config, blockSize, onProgress));
       if (hist.read.events === 0) throw new CliError(`${opts.from}: no events in the recording`);
+
+      if (calibrationLines.length > 1) {
+        let multi;
+        try {
+          multi = calibrateFromLines(hist, calibrationLines, { detector, minCounts, quadratic: opts.quadratic ?? false });
+        } catch (err) {
+          throw new CliError(`${opts.from}: ${(err as Error).message}`);
+        }
+        try {
+          writeGainMap(out, multi.gainMap, multi.width, multi.height);
+        } catch (err) {
+          throw new CliError(`cannot write ${out}: ${(err as Error).message}`);
+        }
+        printMultiLineCalibration({ from: opts.from, events: hist.read.events, out, blockSize, json: opts.json ?? false }, multi);
+        return;
+      }
 
       let cal;
       try {
