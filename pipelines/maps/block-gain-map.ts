@@ -42,6 +42,20 @@ export interface BlockGainMap {
   blockGains: Float64Array;
 }
 
+/** What a calibration reports about its gain map (one-line and multi-line calibrations alike). */
+export interface GainMapReport {
+  /** Relative gain per pixel (height x width, row-major), mean ~1. */
+  gainMap: Float32Array;
+  width: number;
+  height: number;
+  blockSize: number;
+  blocks: number;
+  /** Blocks whose own peak was used (the rest were filled from neighbours). */
+  validBlocks: number;
+  gainMin: number;
+  gainMax: number;
+}
+
 export function blockGainMap(h: AdcHistograms, o: BlockGainMapOptions): BlockGainMap {
   const nb = h.blocksX * h.blocksY;
   const blockGain = new Float64Array(nb).fill(NaN);

@@ -16,7 +16,7 @@
 import { DEFAULT_DETECTOR, canonicalSymbol, elementResponse, fwhmKeV, type DetectorParams } from '../../physics/index.js';
 import { mainLineGroups } from './lines.js';
 import type { AdcHistograms } from './adc-histograms.js';
-import { blockGainMap } from './block-gain-map.js';
+import { blockGainMap, type GainMapReport } from './block-gain-map.js';
 import { refinePeak, strongestPeak, type PeakEstimate } from './peak-centroid.js';
 
 export { refinePeak, strongestPeak, type PeakEstimate };
@@ -63,22 +63,12 @@ export function parseCalibrationLine(text: string, det: DetectorParams = DEFAULT
   return { label, lineKeV, peakKeV };
 }
 
-export interface LineCalibration {
+export interface LineCalibration extends GainMapReport {
   line: CalibrationLine;
   /** Peak position in the whole detector's ADC histogram (continuous ADC coordinate). */
   peakAdc: number;
   gainKeVPerAdc: number;
   offsetKeV: number;
-  /** Relative gain per pixel (height x width, row-major), mean ~1. */
-  gainMap: Float32Array;
-  width: number;
-  height: number;
-  blockSize: number;
-  blocks: number;
-  /** Blocks whose own peak was used (the rest were filled from neighbours). */
-  validBlocks: number;
-  gainMin: number;
-  gainMax: number;
   /** FWHM fraction at 5.9 keV estimated from the median block peak width (NaN if undetermined). */
   resolutionEstimate: number;
 }

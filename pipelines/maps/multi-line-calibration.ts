@@ -26,7 +26,7 @@
 // Gain map and the fit with a non-uniform gain: see calibrateFromLines.
 import { DEFAULT_DETECTOR, fwhmKeV, type DetectorParams } from '../../physics/index.js';
 import type { AdcHistograms } from './adc-histograms.js';
-import { blockGainMap, gainCorrectedSum } from './block-gain-map.js';
+import { blockGainMap, gainCorrectedSum, type GainMapReport } from './block-gain-map.js';
 import { adcAt, energyAt, fitEnergyPolynomial, slopeAt, type CalibrationPoint, type EnergyFit, type EnergyPolynomial } from './energy-fit.js';
 import { modelSigmaKeV, type CalibrationLine } from './line-calibration.js';
 import { centroidError, refinePeak, strongestPeak, type PeakEstimate } from './peak-centroid.js';
@@ -225,19 +225,11 @@ export function checkFittedCalibration(fit: EnergyPolynomial, adcRange: number):
   if (!(Math.abs(fit.offsetKeV) <= 10)) throw new Error(`the fitted offset ${fit.offsetKeV.toFixed(2)} keV is outside the configuration's range (-10..10 keV)`);
 }
 
-export interface MultiLineCalibration extends LinesFit {
+export interface MultiLineCalibration extends LinesFit, GainMapReport {
   /** The line whose block peaks make the gain map: the one with the most net counts. */
   reference: string;
   /** True adc of the reference line's model peak under the fitted calibration (gain map denominator). */
   referenceTrueAdc: number;
-  gainMap: Float32Array;
-  width: number;
-  height: number;
-  blockSize: number;
-  blocks: number;
-  validBlocks: number;
-  gainMin: number;
-  gainMax: number;
   /** FWHM fraction at 5.9 keV from the reference line's width in the gain-corrected sum (NaN if undetermined). */
   resolutionEstimate: number;
   warnings: string[];
