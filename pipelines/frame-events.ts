@@ -14,12 +14,33 @@
 import type { GemxrfConfig } from '../config/schema.js';
 import type { EventBatch } from '../drivers/batches.js';
 import type { GemxItem } from '../drivers/codecs/gemx-decode.js';
-import { GemrocDecoder, type GemrocCounters } from '../drivers/codecs/gemroc-decode.js';
+import { GemrocDecoder, type GemrocCounters, type GemrocDecoderState } from '../drivers/codecs/gemroc-decode.js';
 import type { ChannelMapEntry } from '../config/schema.js';
 import { EventFormer } from './formation/event-former.js';
+import type { EventFormerState } from './formation/former-state.js';
 
 /** What event formation needs from the configuration. */
 export type FrameEventsConfig = Pick<GemxrfConfig, 'formation' | 'detector'>;
+
+/** The item counters of a FrameEvents. */
+export interface FrameItemCounts {
+  eventFrames: number;
+  hitFrames: number;
+  statusFrames: number;
+  endFrames: number;
+  datagramFrames: number;
+  eventsOut: number;
+}
+
+/**
+ * What a FrameEvents holds between items that the cube does not (checkpoints): event formation's pending
+ * state and the gemroc decoder's, each null when that stage was never created.
+ */
+export interface FrameEventsState {
+  counts: FrameItemCounts;
+  former: EventFormerState | null;
+  gemroc: GemrocDecoderState | null;
+}
 
 export class FrameEvents {
   /** EVENTS items seen (empty ones included). */
@@ -63,8 +84,8 @@ export class FrameEvents {
     return this.gemrocDecoder?.counters ?? null;
   }
 
-  /** True once an event former exists: clusters may be pending that only flush() releases (and that a
-   *  checkpoint cannot hold). */
+  /** True once an event former exists: clusters may be pending that only flush() releases (a checkpoint
+   *  carries them as snapshot()). */
   get formsEvents(): boolean {
     return this.former !== null;
   }
@@ -112,6 +133,33 @@ export class FrameEvents {
       default:
         return null;
     }
+  }
+
+  /**
+   * The state to save with a checkpoint, or null when there is none (an events-level stream: the cube and
+   * the recording offset are then the whole state). Copies; called at checkpoints, not per item.
+   */
+  snapshot(): FrameEventsState | null {
+    if (!this.former && !this.gemrocDecoder) return null;
+    const counts: FrameItemCounts = {
+      eventFrames: this.eventFrames, hitFrames: this.hitFrames, statusFrames: this.statusFrames, endFrames: this.endFrames,
+      datagramFrames: this.datagramFrames, eventsOut: this.eventsOut,
+    };
+    return { counts, former: this.former?.snapshot() ?? null, gemroc: this.gemrocDecoder?.snapshot() ?? null };
+  }
+
+  /** Continues from a snapshot (made with the same formation and channel-map configuration). */
+  restore(s: FrameEventsState): void {
+    if (s.gemroc && !this.channelMap) throw new Error('frame events state holds a gemroc decoder, but no channel map is configured');
+    if (s.former) {
+      this.former ??= this.makeFormer();
+      this.former.restore(s.former);
+    }
+    if (s.gemroc) {
+      this.gemrocDecoder ??= new GemrocDecoder(this.channelMap!);
+      this.gemrocDecoder.restore(s.gemroc);
+    }
+    Object.assign(this, s.counts);
   }
 
   /** End of stream: the clusters still waiting in event formation, as events (or null when none). */

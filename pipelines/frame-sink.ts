@@ -7,7 +7,7 @@ import type { DecodedFrame } from '../drivers/codecs/gemx-decode.js';
 import type { GemrocCounters } from '../drivers/codecs/gemroc-decode.js';
 import { Calibration } from './calibration/calibration.js';
 import type { Cube } from './cube/cube.js';
-import { FrameEvents } from './frame-events.js';
+import { FrameEvents, type FrameEventsState } from './frame-events.js';
 
 export class FrameSink {
   readonly calibration: Calibration;
@@ -40,9 +40,20 @@ export class FrameSink {
     return this.events.endSeen;
   }
 
-  /** True when state that a checkpoint cannot hold (clusters waiting for their partner plane) is pending. */
+  /** True once event formation exists: clusters waiting for their partner plane may be pending, which only
+   *  the formation state (formationState()) carries across a checkpoint. */
   get formsEvents(): boolean {
     return this.events.formsEvents;
+  }
+
+  /** The formation/decoder state a checkpoint taken now must carry with the cube (null: events-level, none). */
+  formationState(): FrameEventsState | null {
+    return this.events.snapshot();
+  }
+
+  /** Resumes from a checkpoint's formation state (before the first frame of the recording's tail). */
+  restoreFormation(s: FrameEventsState): void {
+    this.events.restore(s);
   }
 
   /** End of stream: release the clusters still waiting in event formation. */

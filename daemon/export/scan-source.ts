@@ -1,16 +1,20 @@
 // The cube of a stored scan, read-only: the last checkpoint (cube.ckpt) plus the recording's tail through the
 // same FrameSink the live scan used; with no checkpoint, the whole raw.gemx. Nothing in the scan folder or
 // the database is written (unlike crash recovery). Also builds the cube of a bare .gemx recording.
+// A checkpoint with formation state (hits-level, gemroc-udp) resumes formation from it, so the cube is exact;
+// when that state is missing or does not belong to the checkpoint, the whole recording is replayed instead.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configSchema, type GemxrfConfig } from '../../config/index.js';
 import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { Cube } from '../../pipelines/cube/cube.js';
-import { restoreSnapshotInto } from '../../pipelines/cube/snapshot.js';
+import type { FrameEventsState } from '../../pipelines/frame-events.js';
+import { FormationStateError } from '../../pipelines/formation-state-file.js';
 import { FrameSink } from '../../pipelines/frame-sink.js';
 import { cubeFromRecording, recordingConfig } from '../../pipelines/maps/recording-cube.js';
 import { CHECKPOINT_FILE, RAW_FILE } from '../scan/acquisition.js';
+import { loadCheckpointFiles } from '../scan/checkpoint-files.js';
 import { ScanDb, type ScanRecord } from '../storage/db.js';
 import { scanDir } from '../storage/scan-names.js';
 
@@ -53,15 +57,28 @@ export function loadStoredScan(dataDir: string, id: string, fallback: GemxrfConf
       r.close();
     }
   }
-  const cube = Cube.fromConfig(config);
+  let cube = Cube.fromConfig(config);
   let from: number | null = null;
-  if (existsSync(ckpt)) from = Number(restoreSnapshotInto(cube, ckpt).recordingOffset);
+  let formation: FrameEventsState | null = null;
+  if (existsSync(ckpt)) {
+    try {
+      const loaded = loadCheckpointFiles(cube, ckpt, config);
+      from = loaded.recordingOffset;
+      formation = loaded.formation;
+    } catch (e) {
+      // Only the formation state is unusable and the recording is there: replay it all (exact). A corrupt
+      // cube checkpoint still fails as before.
+      if (!(e instanceof FormationStateError) || !existsSync(raw)) throw e;
+      cube = Cube.fromConfig(config);
+    }
+  }
   let tail = 0;
   if (existsSync(raw)) {
     const reader = RecordingReader.open(raw);
     try {
       const start = from ?? reader.header.headerLength;
       const sink = new FrameSink(cube, config, start);
+      if (formation) sink.restoreFormation(formation);
       for (const f of reader.frames({ fromOffset: start, counters: zeroGemxCounters() })) sink.accept(f);
       sink.flush();
       tail = reader.fileSize - start;

@@ -6,6 +6,9 @@
 // DATAGRAM frame, and that frame's bytes are what the decoder sees; FrameSink's FrameEvents decodes the
 // packet (config.detector.channelMap) into strip hits for event formation, exactly as recovery and export do
 // when they read raw.gemx back. Per-board packet accounting comes from that decoder (gemroc()).
+// For hits-level and gemroc-udp streams a checkpoint also saves the formation state (clusters pending in event
+// formation, the gemroc decoder's per-board state) next to the cube, taken at the same frame boundary, so
+// recovery from it is exact (checkpoint-files.ts).
 import { join } from 'node:path';
 import { redactSecrets } from '../../config/redact.js';
 import type { GemxrfConfig } from '../../config/index.js';
@@ -15,8 +18,8 @@ import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import { RecordingWriter } from '../../drivers/file/recording-writer.js';
 import { streamFormatOfUrl } from '../../drivers/stream-format.js';
 import { Cube } from '../../pipelines/cube/cube.js';
-import { saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
 import { FrameSink } from '../../pipelines/frame-sink.js';
+import { saveCheckpointFiles } from './checkpoint-files.js';
 
 export const RAW_FILE = 'raw.gemx';
 export const CHECKPOINT_FILE = 'cube.ckpt';
@@ -37,10 +40,12 @@ export class Acquisition {
   /** gemroc-udp source: every chunk is one datagram. */
   private readonly datagrams: boolean;
   private readonly t0 = process.hrtime.bigint();
+  private readonly config: GemxrfConfig;
   closed = false;
 
   constructor(readonly dir: string, config: GemxrfConfig, meta: { scanId: string; name: string; source: string }) {
     this.cube = Cube.fromConfig(config);
+    this.config = config;
     const streamFormat = streamFormatOfUrl(meta.source);
     this.datagrams = streamFormat === StreamFormat.GEMROC_UDP;
     // The config snapshot in the header makes the recording self-describing (grid, formation, calibration).
@@ -80,8 +85,9 @@ export class Acquisition {
   }
 
   /**
-   * Flushes the recording to disk, then writes the cube with the offset it covers. The arrays are copied
-   * synchronously (consistent with frameEnd) and written without blocking the event loop.
+   * Flushes the recording to disk, then writes the cube with the offset it covers, and the formation state
+   * at that offset when there is one. The arrays and the state are copied synchronously (consistent with
+   * frameEnd) and written without blocking the event loop.
    */
   checkpoint(): Promise<CheckpointResult> {
     if (this.checkpointing) return this.checkpointing;
@@ -90,7 +96,7 @@ export class Acquisition {
       this.writer.flush();
       const recordingOffset = this.sink.frameEnd;
       const events = this.cube.totalEvents;
-      await saveSnapshotAsync(this.cube, file, BigInt(recordingOffset));
+      await saveCheckpointFiles(this.cube, file, recordingOffset, this.sink.formationState(), this.config);
       return { file: CHECKPOINT_FILE, recordingOffset, events };
     };
     this.checkpointing = run().finally(() => {
@@ -109,11 +115,11 @@ export class Acquisition {
     await this.writer.close();
   }
 
-  /** The final checkpoint after close(): covers the whole recording. */
+  /** The final checkpoint after close(): covers the whole recording (formation flushed: no state to carry). */
   async finalCheckpoint(): Promise<CheckpointResult> {
     const file = join(this.dir, CHECKPOINT_FILE);
     const recordingOffset = this.sink.frameEnd;
-    await saveSnapshotAsync(this.cube, file, BigInt(recordingOffset));
+    await saveCheckpointFiles(this.cube, file, recordingOffset, null, this.config);
     return { file: CHECKPOINT_FILE, recordingOffset, events: this.cube.totalEvents };
   }
 

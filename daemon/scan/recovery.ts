@@ -2,10 +2,16 @@
 // cube is rebuilt from the last checkpoint plus the recording's tail, through the same FrameSink the live
 // scan used, then saved as the scan's checkpoint and the scan marked 'interrupted'. Everything recorded
 // stays as it is: the recording is only read. A gemroc-udp raw.gemx (DATAGRAM frames) goes the same way:
-// FrameSink's FrameEvents decodes each packet into hits. Limits, as for any hits-level stream: a checkpoint
-// cannot hold the clusters still waiting in event formation (nor the gemroc decoder's per-board packet
-// history, so a duplicate of a packet from before the checkpoint is not recognised in the tail), so the
-// rebuilt cube is exact only up to those.
+// FrameSink's FrameEvents decodes each packet into hits.
+// Hits-level and gemroc-udp streams: the checkpoint carries the formation state (cube.ckpt.formation: the
+// hits and clusters still pending in event formation, its clocks and counters, and the gemroc decoder's
+// per-board timestamp unwrap and packet history), restored before the tail, so the rebuilt cube is exactly
+// that of a replay of the whole recording, as for events-level streams. A formation file that is missing,
+// damaged or not the one written with the cube (checkpoint-files.ts checks length, crc32, recording offset
+// and configuration) makes the checkpoint unusable: the cube is rebuilt from the whole recording (exact,
+// only slower), as for a corrupt cube checkpoint. A checkpoint written before formation state existed (its
+// header names no formation file) is used as before: for a hits-level stream the events pending at that cut
+// are then lost or mis-paired.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema, type GemxrfConfig } from '../../config/index.js';
@@ -13,16 +19,19 @@ import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
 import { summarizeGemroc } from '../../drivers/codecs/gemroc-decode.js';
 import { RecordingReader } from '../../drivers/file/recording-reader.js';
 import { Cube } from '../../pipelines/cube/cube.js';
-import { restoreSnapshotInto, saveSnapshotAsync } from '../../pipelines/cube/snapshot.js';
+import type { FrameEventsState } from '../../pipelines/frame-events.js';
 import { FrameSink } from '../../pipelines/frame-sink.js';
 import type { Logger } from '../log.js';
 import type { ScanDb, ScanRecord, ScanTotals } from '../storage/db.js';
 import { scanDir } from '../storage/scan-names.js';
 import { CHECKPOINT_FILE, RAW_FILE } from './acquisition.js';
+import { loadCheckpointFiles, saveCheckpointFiles } from './checkpoint-files.js';
 
 export interface RecoveredScan {
   id: string;
   fromCheckpoint: boolean;
+  /** The checkpoint carried formation state (hits-level / gemroc-udp) and it was restored. */
+  formationRestored: boolean;
   checkpointOffset: number;
   tailBytes: number;
   events: number;
@@ -38,22 +47,31 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
   const reader = RecordingReader.open(rawPath);
   try {
     let from = reader.header.headerLength;
+    const start = from;
     let fromCheckpoint = false;
+    let formation: FrameEventsState | null = null;
+    let sink: FrameSink | null = null;
     const ckpt = db.lastCheckpoint(scan.id);
     if (ckpt && existsSync(join(dir, ckpt.file))) {
       try {
-        const header = restoreSnapshotInto(cube, join(dir, ckpt.file));
-        const offset = Number(header.recordingOffset);
+        const loaded = loadCheckpointFiles(cube, join(dir, ckpt.file), config);
+        const offset = loaded.recordingOffset;
         if (offset < from || offset > reader.fileSize) throw new Error(`its recording offset ${offset} is outside the recording (${from}..${reader.fileSize})`);
+        sink = new FrameSink(cube, config, offset);
+        if (loaded.formation) sink.restoreFormation(loaded.formation);
+        formation = loaded.formation;
         from = offset;
         fromCheckpoint = true;
       } catch (e) {
-        // The recording is the source of truth: a damaged checkpoint only costs a replay from the start.
+        // The recording is the source of truth: a damaged checkpoint (or formation state) only costs a
+        // replay from the start.
         log?.warn('checkpoint unusable; rebuilding the cube from the whole recording', { scan: scan.id, error: (e as Error).message });
         cube = Cube.fromConfig(config);
+        sink = null;
+        from = start;
       }
     }
-    const sink = new FrameSink(cube, config, from);
+    sink ??= new FrameSink(cube, config, from);
     const counters = zeroGemxCounters();
     const size = reader.fileSize;
     // A generator over the file: yields between 1 MiB reads so a long tail does not hold the loop for long.
@@ -63,7 +81,8 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
       if (++n % 256 === 0) await new Promise<void>((r) => setImmediate(r));
     }
     sink.flush();
-    await saveSnapshotAsync(cube, join(dir, CHECKPOINT_FILE), BigInt(sink.frameEnd));
+    // Formation was flushed: the rebuilt checkpoint covers the whole recording and carries no formation state.
+    await saveCheckpointFiles(cube, join(dir, CHECKPOINT_FILE), sink.frameEnd, null, config);
     db.addCheckpoint({ scanId: scan.id, file: CHECKPOINT_FILE, recordingOffset: sink.frameEnd, events: cube.totalEvents, createdAt: new Date().toISOString() });
     db.setRecordingBytes(scan.id, RAW_FILE, size);
     const c = cube.counters();
@@ -81,7 +100,7 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
       meanRate: 0,
       ...(g ? { gemroc: g } : {}),
     };
-    return { cube, info: { id: scan.id, fromCheckpoint, checkpointOffset: from, tailBytes: size - from, events: c.eventsAdded }, totals };
+    return { cube, info: { id: scan.id, fromCheckpoint, formationRestored: formation !== null, checkpointOffset: from, tailBytes: size - from, events: c.eventsAdded }, totals };
   } finally {
     reader.close();
   }
@@ -96,7 +115,7 @@ export async function recoverInterruptedScans(dataDir: string, db: ScanDb, log: 
       const { info, totals } = await rebuildScanCube(dataDir, scan, db, log);
       // Totals of frames are for the tail only when resuming from a checkpoint; the cube counts are complete.
       db.finishScan(scan.id, { status: 'interrupted', stopReason: 'crash', stoppedAt: new Date().toISOString(), totals });
-      log.info('recovered interrupted scan', { scan: scan.id, fromCheckpoint: info.fromCheckpoint, checkpointOffset: info.checkpointOffset, tailBytes: info.tailBytes, events: info.events });
+      log.info('recovered interrupted scan', { scan: scan.id, fromCheckpoint: info.fromCheckpoint, formationRestored: info.formationRestored, checkpointOffset: info.checkpointOffset, tailBytes: info.tailBytes, events: info.events });
       out.push(info);
     } catch (e) {
       const msg = (e as Error).message;

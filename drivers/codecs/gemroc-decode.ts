@@ -32,6 +32,18 @@ export function zeroGemrocCounters(): GemrocCounters {
   return { datagrams: 0, packetsOk: 0, badLength: 0, badHitCount: 0, hits: 0, unmapped: 0, pileup: 0, overflow: 0, packetsByBoard: new Array(16).fill(0), lostByBoard: new Array(16).fill(0), ...zeroSequenceCounters() };
 }
 
+/**
+ * What decoding depends on besides the packet (checkpoints): per board the timestamp unwrap (latest FPGA time,
+ * wrap count) and the packet-number history that tells a duplicate from a late packet; and the counters.
+ */
+export interface GemrocDecoderState {
+  counters: GemrocCounters;
+  lastFpga: Float64Array;
+  fpgaEpoch: Float64Array;
+  /** One per board id, in board order. */
+  trackers: Array<{ last: number; seen: Uint8Array }>;
+}
+
 export interface GemrocDecoderOptions {
   counters?: GemrocCounters;
   /** Drop hits flagged as ADC overflow (default: keep, counted). */
@@ -77,6 +89,28 @@ export class GemrocDecoder {
     this.dropPileup = opts.dropPileup ?? false;
     // every board's tracker adds into the one set of sequence counters
     for (let b = 0; b <= GEMROC_BOARD_MASK; b++) this.trackers.push(new SequenceTracker(this.counters, 2 ** 53));
+  }
+
+  /** A copy of the decoding state (checkpoints; never per packet). */
+  snapshot(): GemrocDecoderState {
+    const c = this.counters;
+    return {
+      counters: { ...c, packetsByBoard: [...c.packetsByBoard], lostByBoard: [...c.lostByBoard] },
+      lastFpga: this.lastFpga.slice(),
+      fpgaEpoch: this.fpgaEpoch.slice(),
+      trackers: this.trackers.map((t) => t.snapshot()),
+    };
+  }
+
+  /** Takes a snapshot's state; the counters object is updated in place (the trackers add into it). */
+  restore(s: GemrocDecoderState): void {
+    const boards = GEMROC_BOARD_MASK + 1;
+    if (s.lastFpga.length !== boards || s.fpgaEpoch.length !== boards || s.trackers.length !== boards)
+      throw new Error(`gemroc decoder state: not ${boards} boards`);
+    this.trackers.forEach((t, b) => t.restore(s.trackers[b]!));
+    this.lastFpga.set(s.lastFpga);
+    this.fpgaEpoch.set(s.fpgaEpoch);
+    Object.assign(this.counters, s.counters, { packetsByBoard: [...s.counters.packetsByBoard], lostByBoard: [...s.counters.lostByBoard] });
   }
 
   decode(d: Uint8Array): HitBatch | null {

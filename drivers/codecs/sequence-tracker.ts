@@ -23,6 +23,12 @@ export type SequenceVerdict = 'first' | 'next' | 'gap' | 'duplicate' | 'reordere
 
 const WINDOW = 1024; // power of two
 
+/** What a tracker remembers (checkpoints): the last number (-1: none yet) and which of the last WINDOW arrived. */
+export interface SequenceTrackerState {
+  last: number;
+  seen: Uint8Array;
+}
+
 export class SequenceTracker {
   private last = -1;
   private readonly seen = new Uint8Array(WINDOW);
@@ -33,6 +39,16 @@ export class SequenceTracker {
   /** Forget the stream (a new connection, or an END frame): the next number starts afresh. */
   reset(): void {
     this.last = -1;
+  }
+
+  snapshot(): SequenceTrackerState {
+    return { last: this.last, seen: this.seen.slice() };
+  }
+
+  restore(s: SequenceTrackerState): void {
+    if (s.seen.length !== WINDOW) throw new Error(`sequence tracker state: window of ${s.seen.length}, expected ${WINDOW}`);
+    this.last = s.last;
+    this.seen.set(s.seen);
   }
 
   /** Classifies `seq`. A 'duplicate' should be dropped; everything else delivered. */

@@ -13,11 +13,19 @@
 //   48      8     i64 recordingOffset (opaque to the cube: the daemon stores where in the raw recording this state was taken)
 //   56      64    f64 x 8 counters (meta slots, see cube.ts META)
 //   120     8     f64 saved at (ms since epoch)
-//   128     128   reserved (0)
+//   128     4     u32 companion present (1) or not (0): a file written with this checkpoint that belongs to it
+//   132     4     u32 companion length in bytes
+//   136     4     u32 companion crc32
+//   140     116   reserved (0)
 //   256           counts u32[width*height*channels], totals u32[width*height], inferredTotals u32[width*height], sumSpectrum f64[channels]
 // All little-endian. Writes go to NAME.tmp, are fsynced, then renamed: a crash leaves the old checkpoint or the new one.
+// Companion (the daemon's formation state, formation-state-file.ts): the bytes' length and crc32 in the header
+// pair it with exactly this checkpoint. It is written and fsynced with the cube and renamed just before it,
+// so a crash between the two renames leaves a new companion next to the old cube: its crc32 then does not
+// match and the reader knows the pair is broken. Files written before companions have zeros here.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync, fstatSync } from 'node:fs';
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
+import { crc32 } from '../../drivers/codecs/crc32.js';
 import { Cube, META, type CubeDims } from './cube.js';
 
 const MAGIC = 'GXRFCUBE';
@@ -37,9 +45,17 @@ export interface SnapshotHeader extends CubeDims {
   recordingOffset: bigint;
   meta: Float64Array;
   savedAtMs: number;
+  /** The companion file this checkpoint was written with, or null (none, or a file from before companions). */
+  companion: { bytes: number; crc32: number } | null;
 }
 
-function encodeHeader(cube: Cube, recordingOffset: bigint, meta: Float64Array): Uint8Array {
+/** A file written with the checkpoint and paired with it through the header (see above). */
+export interface SnapshotCompanion {
+  file: string;
+  bytes: Uint8Array;
+}
+
+function encodeHeader(cube: Cube, recordingOffset: bigint, meta: Float64Array, companion?: Uint8Array): Uint8Array {
   const h = new Uint8Array(HEADER_BYTES);
   const v = new DataView(h.buffer);
   for (let i = 0; i < MAGIC.length; i++) h[i] = MAGIC.charCodeAt(i);
@@ -53,6 +69,11 @@ function encodeHeader(cube: Cube, recordingOffset: bigint, meta: Float64Array): 
   v.setBigInt64(48, recordingOffset, true);
   for (let i = 0; i < META_SLOTS; i++) v.setFloat64(56 + i * 8, meta[i] ?? 0, true);
   v.setFloat64(120, Date.now(), true);
+  if (companion) {
+    v.setUint32(128, 1, true);
+    v.setUint32(132, companion.length, true);
+    v.setUint32(136, crc32(companion), true);
+  }
   return h;
 }
 
@@ -75,6 +96,7 @@ function decodeHeader(h: Uint8Array, file: string): SnapshotHeader {
     recordingOffset: v.getBigInt64(48, true),
     meta,
     savedAtMs: v.getFloat64(120, true),
+    companion: v.getUint32(128, true) === 1 ? { bytes: v.getUint32(132, true), crc32: v.getUint32(136, true) } : null,
   };
 }
 
@@ -113,20 +135,34 @@ export function saveSnapshot(cube: Cube, file: string, recordingOffset: bigint =
 
 /**
  * Asynchronous variant for large cubes: copies the arrays first (a memcpy, so the snapshot is consistent)
- * and writes the copy without blocking the event loop.
+ * and writes the copy without blocking the event loop. With a companion, both files are written and
+ * fsynced before either is renamed, the companion first (see the header comment).
  */
-export async function saveSnapshotAsync(cube: Cube, file: string, recordingOffset: bigint = 0n): Promise<void> {
-  const header = encodeHeader(cube, recordingOffset, cube.meta);
+export async function saveSnapshotAsync(cube: Cube, file: string, recordingOffset: bigint = 0n, companion?: SnapshotCompanion): Promise<void> {
+  const header = encodeHeader(cube, recordingOffset, cube.meta, companion?.bytes);
   const copies = sections(cube).map((s) => s.slice());
   const tmp = `${file}.tmp`;
-  const fh = await openAsync(tmp, 'w');
+  if (companion) await writeSyncedAsync(`${companion.file}.tmp`, [companion.bytes]);
+  await writeSyncedAsync(tmp, [header, ...copies]);
+  if (companion) await renameAsync(`${companion.file}.tmp`, companion.file);
+  await renameAsync(tmp, file);
+}
+
+async function writeSyncedAsync(file: string, parts: Uint8Array[]): Promise<void> {
+  const fh = await openAsync(file, 'w');
   try {
-    await fh.writev([header, ...copies]);
+    await fh.writev(parts);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await renameAsync(tmp, file);
+}
+
+/** Checks that `bytes` are the companion this checkpoint was written with; throws SnapshotError if not. */
+export function verifyCompanion(header: SnapshotHeader, bytes: Uint8Array, file: string): void {
+  if (!header.companion) throw new SnapshotError(file, 'the checkpoint has no companion');
+  if (bytes.length !== header.companion.bytes) throw new SnapshotError(file, `companion is ${bytes.length} bytes, the checkpoint was written with ${header.companion.bytes}`);
+  if (crc32(bytes) !== header.companion.crc32) throw new SnapshotError(file, 'companion crc32 differs from the one the checkpoint was written with (damaged, or from another checkpoint)');
 }
 
 function readExactly(fd: number, dst: Uint8Array, position: number, file: string): void {

@@ -1,5 +1,6 @@
 // Closed clusters of one plane waiting to be matched, in order of start time. Struct-of-arrays, growable;
 // matched clusters are flagged `used` and skipped when they reach the head.
+import type { ClusterQueueState } from './former-state.js';
 
 export class ClusterQueue {
   tStart: Float64Array;
@@ -48,6 +49,42 @@ export class ClusterQueue {
   clear(): void {
     this.head = 0;
     this.n = 0;
+  }
+
+  /** A copy of the live part [head, n) (a checkpoint). Indices shift, but matching only uses positions
+   *  relative to the head. */
+  snapshot(): ClusterQueueState {
+    const a = this.head;
+    const b = this.n;
+    return {
+      tStart: this.tStart.slice(a, b), tEnd: this.tEnd.slice(a, b), centroid: this.centroid.slice(a, b), charge: this.charge.slice(a, b),
+      span: this.span.slice(a, b), hits: this.hits.slice(a, b), used: this.used.slice(a, b),
+    };
+  }
+
+  restore(s: ClusterQueueState): void {
+    const n = s.tStart.length;
+    for (const a of [s.tEnd, s.centroid, s.charge, s.span, s.hits, s.used]) if (a.length !== n) throw new Error('cluster queue state: arrays of different lengths');
+    this.clear();
+    if (this.tStart.length < n) {
+      let cap = this.tStart.length;
+      while (cap < n) cap *= 2;
+      this.tStart = new Float64Array(cap);
+      this.tEnd = new Float64Array(cap);
+      this.centroid = new Float64Array(cap);
+      this.charge = new Float64Array(cap);
+      this.span = new Int32Array(cap);
+      this.hits = new Int32Array(cap);
+      this.used = new Uint8Array(cap);
+    }
+    this.tStart.set(s.tStart);
+    this.tEnd.set(s.tEnd);
+    this.centroid.set(s.centroid);
+    this.charge.set(s.charge);
+    this.span.set(s.span);
+    this.hits.set(s.hits);
+    this.used.set(s.used);
+    this.n = n;
   }
 
   /** Moves the live part to the front, or doubles the arrays when more than half is live. */

@@ -33,6 +33,7 @@
 import { allocEventBatch, type EventBatch, type HitBatch } from '../../drivers/batches.js';
 import type { DetectorConfig, FormationConfig } from '../../config/schema.js';
 import { ClusterQueue } from './cluster-queue.js';
+import type { EventFormerState } from './former-state.js';
 import { PlaneClusterer } from './plane-clusterer.js';
 
 export interface FormationCounters {
@@ -209,6 +210,34 @@ export class EventFormer {
   counters(): FormationCounters {
     const [px, py] = this.planes;
     return { ...this.c, clustersX: px.clusters, clustersY: py.clusters, forcedCuts: px.forcedCuts + py.forcedCuts };
+  }
+
+  /**
+   * Everything pending (plane hits, queued clusters, clocks, settled time, counters), copied: a former
+   * restored from it forms exactly the events this one would from the same later hits. For checkpoints only
+   * (it copies the pending state); the hot path never calls it.
+   */
+  snapshot(): EventFormerState {
+    return {
+      times: new Float64Array([this.clock[0]!, this.clock[1]!, this.settled]),
+      counters: { ...this.c },
+      planes: [this.planes[0].snapshot(), this.planes[1].snapshot()],
+      queues: [this.queues[0].snapshot(), this.queues[1].snapshot()],
+    };
+  }
+
+  /** Takes a snapshot's state (from a former with the same parameters; the caller checks that). */
+  restore(s: EventFormerState): void {
+    if (s.times.length !== 3) throw new Error('event former state: times must hold 3 values');
+    this.planes[0].restore(s.planes[0]);
+    this.planes[1].restore(s.planes[1]);
+    this.queues[0].restore(s.queues[0]);
+    this.queues[1].restore(s.queues[1]);
+    this.clock[0] = s.times[0]!;
+    this.clock[1] = s.times[1]!;
+    this.settled = s.times[2]!;
+    Object.assign(this.c, s.counters);
+    this.out.n = 0;
   }
 
   /** Hits waiting in the plane buffers (not yet in a closed cluster). */

@@ -3,6 +3,7 @@
 // hits arrive a few ns out of order), else a natural merge sort (interleaved time-ordered runs from several
 // ASICs/boards cost one merge pass per doubling of runs). Consumed hits are dropped from the
 // front by moving the short remainder down (cheaper than ring-buffer index arithmetic in every hot loop).
+import type { PlaneHitsState } from './former-state.js';
 
 export class PlaneBuffer {
   t: Float64Array;
@@ -69,6 +70,27 @@ export class PlaneBuffer {
   clear(): void {
     this.n = 0;
     this.sortedUpTo = 0;
+  }
+
+  /** A copy of the pending hits in buffer order (a checkpoint; never on the hot path). */
+  snapshot(): PlaneHitsState {
+    const n = this.n;
+    return { t: this.t.slice(0, n), strip: this.strip.slice(0, n), adc: this.adc.slice(0, n) };
+  }
+
+  /**
+   * Replaces the pending hits with a snapshot's. The sorted-prefix hint starts at 0: sortByTime() rescans it,
+   * and a stable sort of the same sequence gives the same order whatever the hint was.
+   */
+  restore(s: PlaneHitsState): void {
+    const n = s.t.length;
+    if (s.strip.length !== n || s.adc.length !== n) throw new Error('plane hits state: arrays of different lengths');
+    this.clear();
+    this.reserve(n);
+    this.t.set(s.t);
+    this.strip.set(s.strip);
+    this.adc.set(s.adc);
+    this.n = n;
   }
 
   /** Stable sort of all pending hits by time. */

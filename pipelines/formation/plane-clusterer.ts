@@ -4,6 +4,7 @@
 // clusters queued) only when no hit that could still arrive can join it: its last hit + timeGapNs <= settled,
 // where `settled` is the time up to which all hits are known to have arrived.
 import type { ClusterQueue } from './cluster-queue.js';
+import type { PlaneClustererState } from './former-state.js';
 import { PlaneBuffer } from './plane-buffer.js';
 
 /** A time cluster longer than this many hits is cut here (counted): bounds memory and work under pile-up. */
@@ -26,6 +27,16 @@ export class PlaneClusterer {
   private subHits = new Int32Array(64);
 
   constructor(private readonly timeGapNs: number, private readonly stripGap: number) {}
+
+  snapshot(): PlaneClustererState {
+    return { hits: this.hits.snapshot(), forcedCuts: this.forcedCuts, clusters: this.clusters };
+  }
+
+  restore(s: PlaneClustererState): void {
+    this.hits.restore(s.hits);
+    this.forcedCuts = s.forcedCuts;
+    this.clusters = s.clusters;
+  }
 
   /**
    * Closes every time cluster that can no longer grow, pushes its strip clusters to `out` and drops its hits.
