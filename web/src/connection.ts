@@ -10,7 +10,16 @@ export interface DaemonResponse<T = unknown> {
   transaction?: unknown;
 }
 
-export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'error';
+export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'error' | 'refused';
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** CONNACK codes that mean "your credentials are not accepted": 3.1.1's 4 (bad username or password) and
+ *  5 (not authorized), MQTT 5's 134, 135 and 140 (bad authentication method). mqtt.js reports a refused
+ *  CONNACK as an 'error' whose numeric `code` is the return code, and then does not reconnect. */
+const AUTH_REFUSALS = new Set([4, 5, 134, 135, 140]);
 type Handler = (payload: Uint8Array, topic: string) => void;
 
 export class DaemonLink {
@@ -41,20 +50,33 @@ export class DaemonLink {
     for (const fn of this.statusListeners) fn(s, detail);
   }
 
-  connect(url: string, auth: { username?: string; password?: string } = {}): void {
+  /** Connects (again: a previous client is closed first, and its late events are ignored). The credentials
+   *  live only in this client's options, for its reconnects. A broker refusing them gives status 'refused'
+   *  with the broker's reason as detail (e.g. "Connection refused: Bad username or password"). */
+  connect(url: string, auth: Partial<Credentials> = {}): void {
+    this.client?.end(true);
     this.status('connecting', url);
     // Protocol 4 (3.1.1): the embedded broker speaks only that, and every MQTT 5 broker accepts it too.
     const c = mqtt.connect(url, { protocolVersion: 4, clean: true, reconnectPeriod: 2000, connectTimeout: 8000, clientId: `gemxrf-web-${this.session}`, ...auth });
     this.client = c;
+    const live = () => this.client === c;
     c.on('connect', () => {
+      if (!live()) return;
       this.status('connected', url);
       const subs = ['availability', 'state', 'event', 'live/#', 'response/#'].map((s) => `${this.base}/${s}`);
-      c.subscribe(subs, { qos: 0 }, (err) => err && this.status('error', `subscribe failed: ${err.message}`));
+      c.subscribe(subs, { qos: 0 }, (err) => err && live() && this.status('error', `subscribe failed: ${err.message}`));
     });
-    c.on('reconnect', () => this.status('reconnecting', url));
-    c.on('offline', () => this.status('offline', url));
-    c.on('error', (e) => this.status('error', e.message));
-    c.on('message', (topic, payload) => this.dispatch(topic, payload as unknown as Uint8Array));
+    c.on('reconnect', () => live() && this.status('reconnecting', url));
+    c.on('offline', () => live() && this.status('offline', url));
+    c.on('error', (e) => {
+      if (!live()) return;
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'number' && AUTH_REFUSALS.has(code)) {
+        c.end(true); // mqtt.js does not retry a refused CONNACK; drop the client and its credentials
+        this.status('refused', e.message);
+      } else this.status('error', e.message);
+    });
+    c.on('message', (topic, payload) => live() && this.dispatch(topic, payload as unknown as Uint8Array));
   }
 
   private dispatch(topic: string, payload: Uint8Array): void {

@@ -5,6 +5,7 @@ import { DaemonLink } from './connection.js';
 import { byId, setText } from './dom.js';
 import { Downloads } from './downloads.js';
 import { decodeGxmp } from './gxmp.js';
+import { LoginForm, rememberedCredentials } from './login-form.js';
 import { MapsPanel, type MapIndex } from './maps-panel.js';
 import type { LinesDoc } from './markers.js';
 import { PixelPanel, type PixelAnswer } from './pixel-panel.js';
@@ -75,8 +76,10 @@ async function main(): Promise<void> {
   const scan = new ScanPanel(link);
   const downloads = new Downloads(link);
 
+  let login: LoginForm | null = null;
   link.onStatus((s, detail) => {
     status.connection(s, detail);
+    login?.onStatus(s, detail);
     if (s === 'connected') void downloads.refresh();
   });
   link.on('availability', (p) => status.availability(text(p)));
@@ -114,13 +117,14 @@ async function main(): Promise<void> {
     status.connection('error', 'the daemon has no MQTT WebSocket URL for the page (config http.mqttWsUrl)');
     return;
   }
-  let auth: { username?: string; password?: string } = {};
-  if (cfg.auth) {
-    const username = window.prompt('MQTT username') ?? '';
-    const password = window.prompt('MQTT password') ?? '';
-    auth = { username, password };
-  }
-  link.connect(resolveWsUrl(cfg.wsUrl, location.hostname), auth);
+  const wsUrl = resolveWsUrl(cfg.wsUrl, location.hostname);
+  // The login form also serves a broker that refuses the page although /config.json said no credentials.
+  login = new LoginForm((c) => link.connect(wsUrl, c));
+  if (!cfg.auth) return link.connect(wsUrl);
+  const kept = rememberedCredentials();
+  if (kept) return login.use(kept, true);
+  status.connection('login', 'the broker wants a username and password');
+  login.show();
 }
 
 main().catch((e: unknown) => {

@@ -39,13 +39,15 @@ export interface DashboardOptions {
   elements?: string[];
   cadenceSeconds?: number;
   methods?: Array<'roi' | 'fit' | 'model'>;
+  /** Credentials the embedded broker demands (none by default). */
+  brokerAuth?: { username: string; password: string };
 }
 
 export function dashboardConfig(o: DashboardOptions): GemxrfConfig {
   return configSchema.parse({
     instrument: { id: 'web-test', name: 'GEM FF-XRF (simulated)' },
     detector: { width: o.width ?? 32, height: o.height ?? 32 },
-    mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0 } },
+    mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0, ...o.brokerAuth } },
     storage: { dataDir: o.dataDir, checkpointSeconds: 2, flushSeconds: 0.5 },
     maps: { methods: o.methods ?? ['roi', 'fit'], elements: o.elements ?? ['Cr', 'Cu', 'Pb'], cadenceSeconds: o.cadenceSeconds ?? 0.5 },
     simulator: { enabled: true, rate: o.rate ?? 20_000, listen: '127.0.0.1:0' },
