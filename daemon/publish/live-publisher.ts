@@ -70,6 +70,8 @@ export class LivePublisher {
   private finalScan: string | null = null;
   /** Per classical method, the id of the result last published (an older one arriving late is dropped). */
   private readonly publishedIds = new Map<string, number>();
+  /** Per classical method, the publication of that result (its frames, then its index entries). */
+  private readonly publishing = new Map<string, { id: number; done: Promise<boolean> }>();
   /** The map cycle in flight (one at a time). */
   private cycle: Promise<void> | null = null;
   /** After a stop the maps of the stopped scan (this id) are brought up to date once more. */
@@ -202,11 +204,23 @@ export class LivePublisher {
   }
 
   /** Publishes one classical result's frames (new sequence) and records its index entries; false when a newer
-   *  result of the method was published first. */
-  private async publishClassical(r: ScanMaps): Promise<boolean> {
-    const { method, maps: set, scanId } = r;
-    if ((this.publishedIds.get(method) ?? 0) >= r.id) return false;
+   *  result of the method was published first, or this one already was. When this one is still going out (a
+   *  live publication that the final cycle caught up with, reusing the same result), it resolves once that
+   *  publication ended, so that the index published next lists its entries. */
+  private publishClassical(r: ScanMaps): Promise<boolean> {
+    const { method } = r;
+    if ((this.publishedIds.get(method) ?? 0) >= r.id) {
+      const p = this.publishing.get(method);
+      return p?.id === r.id ? p.done.then(() => false, () => false) : Promise.resolve(false);
+    }
     this.publishedIds.set(method, r.id);
+    const done = this.publishFrames(r);
+    this.publishing.set(method, { id: r.id, done });
+    return done;
+  }
+
+  private async publishFrames(r: ScanMaps): Promise<boolean> {
+    const { method, maps: set, scanId } = r;
     const seq = this.nextSequence(method);
     const now = Date.now();
     const entries: MapIndexEntry[] = [];
