@@ -90,8 +90,9 @@ export function parseByteRange(header: string | undefined, size: number): { star
  *  exactly the bytes it held then are sent: raw.gemx grows while a scan runs and checkpoints are replaced
  *  by rename, and a body longer or shorter than content-length would break the connection. A single byte
  *  range (`Range: bytes=a-`) is served as 206 so that an interrupted download of a large recording or export
- *  resumes where it stopped; the files only grow or are replaced whole, so a resumed recording stays valid. */
-export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean, rangeHeader?: string): void {
+ *  resumes where it stopped. A recording only grows, so its resumed download stays valid; a file replaced
+ *  whole (checkpoint, export) is only safe to resume with If-Range, which the ETag serves. */
+export function sendDownload(res: ServerResponse, file: string, name: string, head: boolean, rangeHeader?: string, ifRange?: string): void {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -101,8 +102,13 @@ export function sendDownload(res: ServerResponse, file: string, name: string, he
     throw e;
   }
   let size: number;
+  let etag: string;
   try {
-    size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    size = st.size;
+    // Names this version of the file: checkpoints and exports are replaced by rename (new inode), a recording
+    // grows (new size). A client that resumes with If-Range gets the rest only of the version it started.
+    etag = `"${st.ino.toString(16)}-${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -112,8 +118,10 @@ export function sendDownload(res: ServerResponse, file: string, name: string, he
     'content-disposition': `attachment; filename="${name.replace(/["\\]/g, '_')}"`,
     'cache-control': 'no-store',
     'accept-ranges': 'bytes',
+    etag,
   };
-  const range = parseByteRange(rangeHeader, size);
+  // If-Range (RFC 9110 13.1.5): the range only if the file is still the version the client has, else all of it.
+  const range = ifRange === undefined || ifRange === etag ? parseByteRange(rangeHeader, size) : null;
   if (range === 'unsatisfiable') {
     closeSync(fd);
     res.writeHead(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': '0' });

@@ -57,6 +57,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const webRoot = opts.webRoot ?? defaultWebRoot();
   let lines: LinesDocument | null = null;
 
+  const headerValue = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) {
@@ -72,7 +73,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         const id = decodeURIComponent(m[1]!);
         if (m[2] === undefined) return sendJson(res, 200, { id, files: listScanFiles(opts.dataDir, id) }, head);
         const rel = decodeURIComponent(m[2]);
-        return sendDownload(res, scanFilePath(opts.dataDir, id, rel), rel.split('/').pop()!, head, req.headers.range);
+        return sendDownload(res, scanFilePath(opts.dataDir, id, rel), rel.split('/').pop()!, head, req.headers.range, headerValue(req.headers['if-range']));
       } catch (e) {
         if (e instanceof FileRequestError) return sendJson(res, e.status, { error: e.message }, head);
         if (e instanceof URIError) return sendJson(res, 400, { error: 'bad URL encoding' }, head);

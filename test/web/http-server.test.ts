@@ -139,6 +139,19 @@ describe('dashboard HTTP server', function () {
     const several = await get(server.url, path, 'GET', { range: 'bytes=0-1,5-6' });
     assert.equal(several.status, 200);
     assert.ok(several.body.equals(raw));
+    // If-Range: the range only while the file is the version the client has (its ETag), else the whole file.
+    const etag = String(whole.headers['etag']);
+    assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal((await get(server.url, path, 'GET', { range: 'bytes=10-19', 'if-range': etag })).status, 206);
+    const stale = await get(server.url, path, 'GET', { range: 'bytes=10-19', 'if-range': '"0-0-0"' });
+    assert.equal(stale.status, 200);
+    assert.ok(stale.body.equals(raw));
+    // A file replaced whole (checkpoint, export: written aside, renamed over) is another version: another ETag.
+    const h5 = `/api/scans/${scanId}/files/exports/maps.h5`;
+    const before = (await get(server.url, h5)).headers['etag'];
+    writeFileSync(join(root, 'data', 'scans', scanId, 'exports', 'maps.h5.new'), 'h5');
+    renameSync(join(root, 'data', 'scans', scanId, 'exports', 'maps.h5.new'), join(root, 'data', 'scans', scanId, 'exports', 'maps.h5'));
+    assert.notEqual((await get(server.url, h5)).headers['etag'], before);
     const headRange = await get(server.url, path, 'HEAD', { range: 'bytes=100-' });
     assert.equal(headRange.status, 206);
     assert.equal(headRange.body.length, 0);
