@@ -46,7 +46,12 @@ export class ScanInference {
   /** Whether the daemon runs the model method at all (inference.enabled and 'model' in maps.methods). */
   readonly active: boolean;
 
-  constructor(private readonly config: GemxrfConfig, private readonly log: Logger) {
+  constructor(
+    private readonly config: GemxrfConfig,
+    private readonly log: Logger,
+    /** Loads a graph to check it at selection (a seam for tests; the engine loads its own in its worker). */
+    private readonly loadModel: (onnxPath: string) => Promise<{ release(): Promise<void> }> = (p) => OnnxModel.load(p, { threads: 1 }),
+  ) {
     this.selected = config.inference.model;
     this.active = config.inference.enabled && config.maps.methods.includes('model');
   }
@@ -65,10 +70,20 @@ export class ScanInference {
    *  ms, off the event loop) so that a broken file is refused now, not found at the next scan's start. The
    *  caller checks that no scan is running (an engine is bound to its scan's model). */
   async select(name: string): Promise<ModelInfo> {
+    // One at a time, in request order: two selections loading at once could otherwise finish out of order and
+    // leave the earlier request's model selected.
+    const run = this.selecting.then(() => this.selectNow(name));
+    this.selecting = run.catch(() => undefined);
+    return run;
+  }
+
+  private selecting: Promise<unknown> = Promise.resolve();
+
+  private async selectNow(name: string): Promise<ModelInfo> {
     const m = findModel(this.list(), name);
-    let probe: OnnxModel;
+    let probe: { release(): Promise<void> };
     try {
-      probe = await OnnxModel.load(m.onnx, { threads: 1 });
+      probe = await this.loadModel(m.onnx);
     } catch (err) {
       throw new ModelCardError(`model '${m.name}' cannot be loaded: ${(err as Error).message}`);
     }
