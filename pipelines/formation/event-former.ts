@@ -12,7 +12,7 @@
 // Clock resets. A device that restarts without sending END (power cycle, firmware reset) starts its clock
 // again near 0. Without care every later hit would be older than the time already settled and dropped as
 // late until the new clock passed the old one: hours of data. A hit more than clockResetNs older than the
-// latest hit time seen is therefore taken as a new clock epoch: everything pending is released as at the end of a
+// latest hit time seen on its plane is therefore taken as a new clock epoch: everything pending is released as at the end of a
 // stream (flush), the former starts afresh, and the hit and those after it are formed in the new epoch
 // (counted as clockResets). Hits only slightly late (up to clockResetNs) are still dropped as late.
 //
@@ -57,7 +57,7 @@ export interface FormationCounters {
   forcedCuts: number;
   /** settles driven by one plane alone because the other plane's clock stalled */
   stalledSettles: number;
-  /** device clock restarts seen (a hit more than clockResetNs before the latest hit time): formation restarted */
+  /** device clock restarts seen (a hit more than clockResetNs before its plane's latest hit time): formation restarted */
   clockResets: number;
 }
 
@@ -125,9 +125,11 @@ export class EventFormer {
     b1.reserve(n - from);
     let c0 = this.clock[0]!;
     let c1 = this.clock[1]!;
-    // Relative to the latest hit time seen (not to the settled time) so that where batches are cut does not
-    // change where a reset is seen.
-    let resetBefore = Math.max(c0, c1) - resetNs;
+    // Per plane, relative to the latest hit time seen on that plane (not to the settled time), so that where
+    // batches are cut does not change where a reset is seen, and a plane that was silent for a while and
+    // then sends its buffered, older hits is not taken for a reset by the other plane's clock.
+    let reset0 = c0 - resetNs;
+    let reset1 = c1 - resetNs;
     let badPlane = 0;
     let badStrip = 0;
     let late = 0;
@@ -142,7 +144,7 @@ export class EventFormer {
         else badStrip++;
         continue;
       }
-      if (ti < resetBefore && p <= 1) {
+      if (p === 0 ? ti < reset0 : p === 1 && ti < reset1) {
         reset = i;
         break;
       }
@@ -156,13 +158,13 @@ export class EventFormer {
         b0.push(ti, s, adc[i]!);
         if (ti > c0) {
           c0 = ti;
-          if (ti - resetNs > resetBefore) resetBefore = ti - resetNs;
+          reset0 = ti - resetNs;
         }
       } else if (p === 1) {
         b1.push(ti, s, adc[i]!);
         if (ti > c1) {
           c1 = ti;
-          if (ti - resetNs > resetBefore) resetBefore = ti - resetNs;
+          reset1 = ti - resetNs;
         }
       } else badPlane++;
     }

@@ -161,6 +161,18 @@ describe('pipelines/formation', () => {
     assert.equal(f.counters().hitsLate, 1);
   });
 
+  it('a plane silent for longer than clockResetNs that then sends its older hits is no clock reset', () => {
+    // X keeps counting for 3 s while Y is silent (stalled readout); then Y's buffered hits from t ~ 1 s arrive.
+    const f = new EventFormer({ ...params, clockResetNs: 1e9 }, detector);
+    const x: Hit[] = Array.from({ length: 30 }, (_, i) => ({ plane: 0, strip: 10, adc: 100, t: 1e8 * (i + 1) }));
+    f.push(toBatch(x));
+    f.push(toBatch([{ plane: 1, strip: 20, adc: 100, t: 1e9 }, { plane: 1, strip: 20, adc: 100, t: 1.1e9 }]));
+    assert.equal(f.counters().clockResets, 0);
+    // A real restart: X's clock jumps back.
+    f.push(toBatch([{ plane: 0, strip: 10, adc: 100, t: 500 }]));
+    assert.equal(f.counters().clockResets, 1);
+  });
+
   it('refuses clockResetNs not above latencyNs (a late hit must not look like a reset)', () => {
     const r = configSchema.safeParse({ formation: { latencyNs: 5000, clockResetNs: 4000 } });
     assert.equal(r.success, false);
