@@ -76,9 +76,20 @@ export function loadStoredScan(dataDir: string, id: string, fallback: GemxrfConf
   if (existsSync(raw)) {
     const reader = RecordingReader.open(raw);
     try {
-      const start = from ?? reader.header.headerLength;
-      const sink = new FrameSink(cube, config, start);
-      if (formation) sink.restoreFormation(formation);
+      let start = from ?? reader.header.headerLength;
+      let sink = new FrameSink(cube, config, start);
+      if (formation) {
+        try {
+          sink.restoreFormation(formation);
+        } catch {
+          // A formation state that loads but does not fit this formation: replay the whole recording (exact),
+          // as recovery does, rather than fail the export.
+          cube = Cube.fromConfig(config);
+          from = null;
+          start = reader.header.headerLength;
+          sink = new FrameSink(cube, config, start);
+        }
+      }
       for (const f of reader.frames({ fromOffset: start, counters: zeroGemxCounters() })) sink.accept(f);
       sink.flush();
       tail = reader.fileSize - start;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../daemon/log.js';
-import { formationFileOf } from '../../daemon/scan/checkpoint-files.js';
+import { formationFileOf, saveCheckpointFiles } from '../../daemon/scan/checkpoint-files.js';
+import { loadStoredScan } from '../../daemon/export/scan-source.js';
 import { recoverInterruptedScans } from '../../daemon/scan/recovery.js';
 import { ScanManager } from '../../daemon/scan/scan-manager.js';
 import { ScanDb } from '../../daemon/storage/db.js';
@@ -163,6 +164,29 @@ describe('crash recovery of hits-level scans', function () {
       const { cube: rebuilt } = loadSnapshot(ckpt);
       const { cube: replayed } = cubeFromRecording(join(s.dir, 'raw.gemx'), s.config);
       assert.notDeepEqual(rebuilt.counts, replayed.counts);
+    } finally {
+      s.db.close();
+    }
+  });
+});
+
+describe('export of a hits-level scan from its checkpoint', function () {
+  this.timeout(60_000);
+
+  it('a formation state that loads but cannot be restored falls back to the whole recording (exact), not a failed export', async () => {
+    const s = await crashedScan('gemx');
+    try {
+      const ckpt = join(s.dir, 'cube.ckpt');
+      const { cube, header } = loadSnapshot(ckpt);
+      const f = decodeFormationState(readFileSync(formationFileOf(ckpt)), 'sidecar');
+      // Well-formed file, inconsistent content: a plane's strip array one shorter than its times.
+      const plane = f.state.former!.planes[0].hits;
+      plane.strip = plane.strip.slice(0, plane.strip.length - 1);
+      await saveCheckpointFiles(cube, ckpt, Number(header.recordingOffset), f.state, s.config);
+      const source = loadStoredScan(s.dataDir, s.id, s.config);
+      assert.equal(source.origin.kind, 'recording');
+      const { cube: replayed } = cubeFromRecording(join(s.dir, 'raw.gemx'), s.config);
+      assertSameCube(source.cube, replayed);
     } finally {
       s.db.close();
     }
