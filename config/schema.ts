@@ -119,6 +119,10 @@ export const mapsSchema = z.strictObject({
   methods: z.array(z.enum(['roi', 'fit', 'model'])).default(['roi', 'fit', 'model']),
   elements: z.array(elementSymbol).min(1).default(['Ca', 'Ti', 'Cr', 'Mn', 'Fe', 'Co', 'Cu', 'Zn', 'Hg', 'Pb']),
   cadenceSeconds: positive.max(3600).default(2),
+  /** Deadline (s) of one roi/fit map computation (and of a map worker's start-up, at least 10 s): a worker still
+   *  busy then (hung) is terminated, that method has no maps for the rest of the scan. Far above the slowest fit
+   *  (~2 s at 256^3). */
+  workerTimeoutSeconds: positive.max(3600).default(60),
 });
 
 export const inferenceSchema = z.strictObject({

@@ -141,7 +141,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
 
     const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
     // roi and fit: a worker per method and scan (the main thread only publishes what they compute).
-    const maker = new MapMaker(config.maps.methods, config.maps.elements, log);
+    const maker = new MapMaker(config.maps.methods, config.maps.elements, log, { workerTimeoutMs: config.maps.workerTimeoutSeconds * 1000 });
     // The model method: an inference engine (worker thread) per scan.
     const inference = new ScanInference(config, log);
     cleanups.push(() => inference.close());

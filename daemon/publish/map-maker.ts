@@ -12,6 +12,9 @@ export type LiveMethod = ClassicalMethod;
 export interface MapMakerOptions {
   /** Worker modules per method (tests substitute failing ones); default pipelines/maps/map-worker. */
   workerModules?: Partial<Record<LiveMethod, URL>>;
+  /** Deadline of one map computation (ms; maps.workerTimeoutSeconds; a worker's start-up: at least 10 s): a
+   *  worker still busy then is terminated and its method has no maps for the rest of the scan. Default 60 s. */
+  workerTimeoutMs?: number;
 }
 
 export class MapMaker {
@@ -21,7 +24,7 @@ export class MapMaker {
 
   constructor(methods: readonly string[], elements: readonly string[], log: Logger, opts: MapMakerOptions = {}) {
     this.methods = methods.filter((m): m is LiveMethod => m === 'roi' || m === 'fit');
-    this.runners = this.methods.map((m) => new ScanMapRunner(m, elements, log, opts.workerModules?.[m]));
+    this.runners = this.methods.map((m) => new ScanMapRunner(m, elements, log, { module: opts.workerModules?.[m], timeoutMs: opts.workerTimeoutMs }));
   }
 
   /** live/stats `maps`: per method, its worker's figures for the current (or last) scan; null without roi/fit. */

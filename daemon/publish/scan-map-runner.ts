@@ -9,6 +9,9 @@
 //     computes once more unless that one already covered every event.
 //   - A worker that dies or fails a computation is logged once; the method has no maps for the rest of that scan
 //     (stats().lastError says why); the next scan starts a fresh worker.
+//   - A worker that hangs without dying is bounded by timeoutMs (maps.workerTimeoutSeconds): a computation (or
+//     a start-up, at least 10 s) running longer is terminated and handled as a worker that died (above), so complete(), the
+//     final cycle and release() go on.
 import type { Cube } from '../../pipelines/cube/cube.js';
 import { META } from '../../pipelines/cube/cube.js';
 import type { ClassicalMethod } from '../../pipelines/maps/build.js';
@@ -44,6 +47,13 @@ export interface MapMethodStats {
   lastError: string | null;
 }
 
+export interface ScanMapRunnerOptions {
+  /** The worker module (tests substitute a failing or hanging one); default pipelines/maps/map-worker. */
+  module?: URL;
+  /** Deadline of one computation (ms; the start-up's: at least 10 s); default DEFAULT_MAP_TIMEOUT_MS (60 s). */
+  timeoutMs?: number;
+}
+
 export class ScanMapRunner {
   private scanId: string | null = null;
   private cube: Cube | null = null;
@@ -60,8 +70,7 @@ export class ScanMapRunner {
     readonly method: ClassicalMethod,
     private readonly elements: readonly string[],
     private readonly log: Logger,
-    /** The worker module (tests substitute a failing one); default pipelines/maps/map-worker. */
-    private readonly module?: URL,
+    private readonly opts: ScanMapRunnerOptions = {},
   ) {}
 
   /** Starts a computation of the cube now; null while the previous one runs (skip this tick) or when the
@@ -137,7 +146,7 @@ export class ScanMapRunner {
 
   private async compute(cube: Cube, scanId: string): Promise<ScanMaps | null> {
     try {
-      this.thread ??= MapThread.start({ cube, method: this.method, elements: this.elements, module: this.module, onFailure: (m) => this.fail(scanId, m) });
+      this.thread ??= MapThread.start({ cube, method: this.method, elements: this.elements, module: this.opts.module, timeoutMs: this.opts.timeoutMs, onFailure: (m) => this.fail(scanId, m) });
       const r = await (await this.thread).compute();
       if (this.scanId !== scanId) return null; // a new scan began meanwhile
       const result: ScanMaps = { method: this.method, scanId, id: this.nextId++, maps: r.maps, events: r.events, ms: r.ms };

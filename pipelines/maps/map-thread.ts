@@ -3,6 +3,10 @@
 // (the buffer is transferred); the main thread's event loop stays free meanwhile. One computation at a time:
 // compute() refuses while one is running, so callers decide what a busy thread means (the live publisher skips
 // that tick) instead of a queue growing behind a slow fit.
+// A worker that hangs without dying (an endless loop, a stuck computation) is bounded by deadlines (timeoutMs,
+// default 60 s, per computation; startTimeoutMs for the start-up): one running longer is terminated and handled
+// as a crash (the request rejects, lastError and onFailure say it timed out and after how long); stop() does
+// not wait longer than timeoutMs either.
 //
 //   const t = await MapThread.start({ cube, method: 'fit', elements: ['Cr', 'Cu', 'Pb'] });
 //   const { maps, events } = await t.compute();   // = LinearFitter.fitCube(cube).maps, computed in the worker
@@ -27,6 +31,23 @@ export interface MapThreadOptions {
   onFailure?: (message: string) => void;
   /** The worker module, default map-worker (tests substitute one that fails); a .ts module runs through tsx. */
   module?: URL;
+  /** Deadline (ms) of each computation: a worker still busy then is terminated and treated as dead (default
+   *  DEFAULT_MAP_TIMEOUT_MS). stop() waits at most this long as well. */
+  timeoutMs?: number;
+  /** Deadline (ms) of the start-up (module loaded, plan or fitter built); default the larger of timeoutMs and
+   *  MIN_START_TIMEOUT_MS, since loading the module (through tsx from sources) takes a while on a busy machine. */
+  startTimeoutMs?: number;
+}
+
+/** The default deadline of a map worker's start-up and of one computation: far above the slowest expected one
+ *  (a 256 x 256 x 256 fit takes ~2 s). */
+export const DEFAULT_MAP_TIMEOUT_MS = 60_000;
+/** The least default start-up deadline (a short computation deadline does not shorten the start-up below it). */
+export const MIN_START_TIMEOUT_MS = 10_000;
+
+/** "0.3 s", "60 s": a deadline as lastError says it. */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toPrecision(3))} s`;
 }
 
 export interface MapThreadResult {
@@ -62,6 +83,8 @@ interface Pending {
   generation: number;
   resolve: (r: MapThreadResult) => void;
   reject: (e: Error) => void;
+  /** The computation's deadline. */
+  timer: NodeJS.Timeout;
 }
 
 export class MapThread {
@@ -80,6 +103,8 @@ export class MapThread {
     private readonly cube: Cube,
     threadId: number,
     private readonly onFailure: ((message: string) => void) | undefined,
+    /** Deadline of one computation, and the longest stop() waits for the worker to end (ms). */
+    readonly timeoutMs: number,
   ) {
     this.threadId = threadId;
     worker.on('message', (m: FromMapWorker) => this.onMessage(m));
@@ -90,6 +115,10 @@ export class MapThread {
   /** Starts the worker and waits until its plan or fitter is built; rejects with the reason if it cannot be. */
   static async start(opts: MapThreadOptions): Promise<MapThread> {
     const { cube, method } = opts;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_MAP_TIMEOUT_MS;
+    const startTimeoutMs = opts.startTimeoutMs ?? Math.max(timeoutMs, MIN_START_TIMEOUT_MS);
+    if (!(timeoutMs > 0)) throw new RangeError(`MapThread timeoutMs must be > 0 (got ${timeoutMs})`);
+    if (!(startTimeoutMs > 0)) throw new RangeError(`MapThread startTimeoutMs must be > 0 (got ${startTimeoutMs})`);
     const init: MapWorkerInit = {
       cube: cube.shared(),
       method,
@@ -100,7 +129,10 @@ export class MapThread {
     const entry = workerEntry(opts.module);
     const worker = new Worker(entry.url, { workerData: { ...init, entry: entry.entry } });
     const first = await new Promise<FromMapWorker>((resolve) => {
+      // A worker that never gets ready (stuck building the plan or fitter) fails the start after the deadline.
+      const timer = setTimeout(() => done({ type: 'failed', message: `not ready within ${seconds(startTimeoutMs)} (timed out; the worker was terminated)` }), startTimeoutMs);
       const done = (m: FromMapWorker) => {
+        clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
@@ -116,10 +148,10 @@ export class MapThread {
       worker.on('exit', onExit);
     });
     if (first.type !== 'ready') {
-      await worker.terminate();
+      await boundedTerminate(worker, timeoutMs);
       throw new Error(`${method} worker: ${first.type === 'failed' ? first.message : 'unexpected first message'}`);
     }
-    return new MapThread(worker, method, cube, first.threadId, opts.onFailure);
+    return new MapThread(worker, method, cube, first.threadId, opts.onFailure, timeoutMs);
   }
 
   /** A computation is running. */
@@ -133,7 +165,8 @@ export class MapThread {
   }
 
   /** The whole cube's maps, computed in the worker. Rejects while a computation runs (never queued), after
-   *  stop() (MapThreadStopped), once the worker died, or with the computation's error. */
+   *  stop() (MapThreadStopped), once the worker died, with the computation's error, or when the computation ran
+   *  past the deadline (timeoutMs: the worker is terminated and counts as dead, onFailure is called). */
   compute(): Promise<MapThreadResult> {
     if (this.stopping) return Promise.reject(new MapThreadStopped(`${this.method} thread is stopped`));
     if (!this.alive) return Promise.reject(new Error(this.lastError ?? `${this.method} worker is gone`));
@@ -142,17 +175,22 @@ export class MapThread {
     const events = this.cube.totalEvents;
     const generation = this.cube.meta[META.generation]!;
     return new Promise<MapThreadResult>((resolve, reject) => {
-      this.pending = { id, events, generation, resolve, reject };
+      // A worker that hangs (endless loop, stuck computation) never answers nor dies: the deadline ends it.
+      const timer = setTimeout(() => {
+        if (this.pending?.id === id) this.fail(`${this.method} computation timed out after ${seconds(this.timeoutMs)}; the worker was terminated`);
+      }, this.timeoutMs);
+      this.pending = { id, events, generation, resolve, reject, timer };
       const m: ToMapWorker = { type: 'compute', id };
       this.worker.postMessage(m);
     });
   }
 
-  /** Ends the worker at once (a computation in flight is abandoned: its promise rejects with MapThreadStopped). */
+  /** Ends the worker at once (a computation in flight is abandoned: its promise rejects with MapThreadStopped).
+   *  Waits for the worker's end at most timeoutMs: a worker that does not end even then is left unreferenced. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.settle(null, new MapThreadStopped(`${this.method} thread stopped`));
-      await this.worker.terminate();
+      await boundedTerminate(this.worker, this.timeoutMs);
       this.alive = false;
     })();
     return this.stopping;
@@ -162,6 +200,7 @@ export class MapThread {
     const p = this.pending;
     this.pending = null;
     if (!p) return;
+    clearTimeout(p.timer);
     if (result) p.resolve(result);
     else p.reject(error ?? new Error(`${this.method} computation lost`));
   }
@@ -181,7 +220,19 @@ export class MapThread {
     this.alive = false;
     this.lastError = message;
     this.settle(null, new Error(message));
-    void this.worker.terminate();
+    void boundedTerminate(this.worker, this.timeoutMs);
     this.onFailure?.(message);
   }
+}
+
+/** worker.terminate(), waited for at most ms (never rejects). Terminating interrupts JavaScript, even an endless
+ *  loop; should the thread still not end (stuck in native code), it is unreferenced so the process can exit. */
+async function boundedTerminate(worker: Worker, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    worker.terminate().then(() => true, () => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (!ended) worker.unref();
 }

@@ -26,6 +26,17 @@ describe('config', () => {
     assert.ok(lines.some((l) => l.startsWith('mqtt.protocolVersion:')), lines.join('\n'));
   });
 
+  it('maps.workerTimeoutSeconds: 60 s by default, must be > 0', () => {
+    assert.equal(defaultConfig().maps.workerTimeoutSeconds, 60);
+    for (const bad of [0, -1]) {
+      const r = validateConfig({ maps: { workerTimeoutSeconds: bad } });
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.ok(r.problems.some((p) => p.path === 'maps.workerTimeoutSeconds'), JSON.stringify(r.problems));
+    }
+    assert.ok(validateConfig({ maps: { workerTimeoutSeconds: 0.5 } }).ok);
+  });
+
   it('rejects an unknown section and a reversed energy range', () => {
     const r = validateConfig({ detectr: {}, histogram: { eMinKeV: 10, eMaxKeV: 5 } });
     assert.equal(r.ok, false);

@@ -1,6 +1,7 @@
 // The daemon's per-method map runner (daemon/publish/scan-map-runner.ts) around a MapThread: never queues (a
 // tick while a computation runs is skipped), complete() gives maps of every event of the stopped cube, one
-// worker per scan, and a worker that fails is logged once and leaves the method without maps for that scan.
+// worker per scan, a worker that fails is logged once and leaves the method without maps for that scan, and so
+// does a worker that hangs (terminated after the deadline): complete() and release() still finish.
 import assert from 'node:assert/strict';
 import { createLogger } from '../../daemon/log.js';
 import { ScanMapRunner } from '../../daemon/publish/scan-map-runner.js';
@@ -10,6 +11,7 @@ import { phantomCube } from '../pipelines/inference/support/phantom-cube.js';
 
 const ELEMENTS = ['Cr', 'Cu', 'Pb'];
 const THROWING_WORKER = new URL('../pipelines/maps/fixtures/throwing-map-worker.ts', import.meta.url);
+const HANGING_WORKER = new URL('../pipelines/maps/fixtures/hanging-map-worker.ts', import.meta.url);
 
 function logger() {
   const lines: string[] = [];
@@ -19,9 +21,9 @@ function logger() {
 describe('daemon/publish ScanMapRunner (a classical method of the live cube, in a worker)', function () {
   this.timeout(60_000);
   const runners: ScanMapRunner[] = [];
-  const runner = (method: 'roi' | 'fit', module?: URL) => {
+  const runner = (method: 'roi' | 'fit', module?: URL, timeoutMs?: number) => {
     const { log, lines } = logger();
-    const r = new ScanMapRunner(method, ELEMENTS, log, module);
+    const r = new ScanMapRunner(method, ELEMENTS, log, { module, timeoutMs });
     runners.push(r);
     return { r, lines };
   };
@@ -101,5 +103,38 @@ describe('daemon/publish ScanMapRunner (a classical method of the live cube, in 
     next.add(8 * 8 * 20);
     assert.ok(r.request(next.cube, 'scan-y'), 'a new scan starts a new worker');
     assert.equal(r.failed('scan-x'), false);
+  });
+
+  it('a worker that hangs: terminated after the deadline, logged once as timed out, complete() and release() finish', async () => {
+    const fill = phantomCube(8, 8, 18);
+    fill.add(8 * 8 * 20);
+    const { r, lines } = runner('fit', HANGING_WORKER, 300);
+    const live = r.request(fill.cube, 'scan-h');
+    assert.ok(live, 'the first tick starts a computation');
+    assert.equal(r.request(fill.cube, 'scan-h'), null, 'a tick while the hung computation runs is skipped');
+    assert.equal(r.stats().skipped, 1);
+    // The scan stops while the computation hangs: the final maps wait for it, and the deadline ends the wait.
+    assert.equal(await r.complete(fill.cube, 'scan-h'), null, 'no final fit maps for the scan');
+    assert.equal(await live, null);
+    assert.equal(r.failed('scan-h'), true);
+    const stats = r.stats();
+    assert.match(String(stats.lastError), /fit computation timed out after 0\.3 s; the worker was terminated/);
+    assert.equal(stats.busy, false);
+    assert.equal(stats.running, false, 'the hung worker is released');
+    assert.equal(r.request(fill.cube, 'scan-h'), null, 'no new worker within the scan');
+    await r.release('scan-h');
+    const errors = lines.filter((l) => / error /.test(l));
+    assert.equal(errors.length, 1, lines.join('\n'));
+    assert.match(errors[0]!, /fit maps failed; none for the rest of this scan scan=scan-h method=fit error=.*timed out after 0\.3 s/);
+
+    const next = phantomCube(8, 8, 19);
+    next.add(8 * 8 * 20);
+    const again = r.request(next.cube, 'scan-i');
+    assert.ok(again, 'a new scan starts a fresh worker');
+    assert.equal(r.failed('scan-h'), false);
+    assert.equal(r.stats().lastError, null);
+    await r.release(); // ends the new (hung) worker too: release does not wait for the computation
+    assert.equal(await again, null, 'dropped by the release, not a failure');
+    assert.equal(r.stats().lastError, null);
   });
 });

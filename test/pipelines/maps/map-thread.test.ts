@@ -1,6 +1,7 @@
 // Classical maps in a worker_thread (pipelines/maps/map-thread.ts): the worker's maps equal the main thread's
 // on the same cube, the main thread's event loop keeps turning while a large fit runs in the worker, requests
-// are never queued, a worker that throws is reported (no hang), and a stopped thread lets the process exit.
+// are never queued, a worker that throws is reported (no hang), a worker that hangs (endless loop) is terminated
+// after its deadline and reported, and a stopped or timed-out thread lets the process exit.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,6 +16,27 @@ import { repoRoot } from '../../support/cli.js';
 import { phantomCube } from '../inference/support/phantom-cube.js';
 
 const ELEMENTS = ['Cr', 'Cu', 'Pb'];
+const HANGING_WORKER = new URL('./fixtures/hanging-map-worker.ts', import.meta.url);
+const HANGING_START_WORKER = new URL('./fixtures/hanging-start-map-worker.ts', import.meta.url);
+
+/** Runs a fixture script as its own process; its exit code (null: it did not exit within 30 s) and output. */
+async function runScript(script: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 30_000);
+    child.once('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  return { code, out };
+}
 
 /** Index of the first difference between two float arrays (exact comparison), -1 when equal. */
 function firstDifference(a: Float32Array, b: Float32Array): number {
@@ -134,6 +156,57 @@ describe('pipelines/maps MapThread (roi and fit in a worker_thread)', function (
     assert.equal(failures.length, 1, 'stopping a dead thread is not a second failure');
   });
 
+  it('terminates a worker that hangs in a computation after the deadline: rejected, reported as timed out, stop does not hang', async () => {
+    const fill = phantomCube(8, 8, 3);
+    fill.add(8 * 8 * 20);
+    const failures: string[] = [];
+    const thread = await start({ cube: fill.cube, method: 'fit', elements: ELEMENTS, module: HANGING_WORKER, timeoutMs: 300, onFailure: (m) => failures.push(m) });
+    assert.equal(thread.timeoutMs, 300);
+    const running = thread.compute();
+    assert.equal(thread.busy, true);
+    await assert.rejects(thread.compute(), /already running/, 'still never queued while the hung computation runs');
+    await assert.rejects(running, /fit computation timed out after 0\.3 s; the worker was terminated/);
+    assert.equal(thread.busy, false);
+    assert.equal(thread.running, false);
+    assert.match(String(thread.lastError), /timed out after 0\.3 s/);
+    assert.deepEqual(failures, [thread.lastError]);
+    await assert.rejects(thread.compute(), /timed out/); // stays dead, answers at once
+    await thread.stop();
+    assert.equal(failures.length, 1, 'stopping a timed-out thread is not a second failure');
+  });
+
+  it('stop() ends a worker stuck in an endless loop (it ignores every message)', async () => {
+    const fill = phantomCube(8, 8, 4);
+    fill.add(8 * 8 * 20);
+    const failures: string[] = [];
+    const thread = await start({ cube: fill.cube, method: 'roi', elements: ELEMENTS, module: HANGING_WORKER, onFailure: (m) => failures.push(m) });
+    const running = assert.rejects(thread.compute(), MapThreadStopped);
+    await new Promise((r) => setTimeout(r, 50)); // let the worker enter its loop
+    await thread.stop();
+    await running;
+    assert.deepEqual(failures, []);
+  });
+
+  it('gives up on a worker that never gets ready after the deadline, with the reason', async () => {
+    const fill = phantomCube(8, 8, 5);
+    await assert.rejects(
+      MapThread.start({ cube: fill.cube, method: 'fit', elements: ELEMENTS, module: HANGING_START_WORKER, startTimeoutMs: 300 }),
+      /fit worker: not ready within 0\.3 s \(timed out; the worker was terminated\)/,
+    );
+  });
+
+  it('refuses a deadline that is not > 0', async () => {
+    const fill = phantomCube(8, 8, 6);
+    await assert.rejects(MapThread.start({ cube: fill.cube, method: 'fit', elements: ELEMENTS, timeoutMs: 0 }), /timeoutMs must be > 0/);
+  });
+
+  it('a timed-out thread leaves nothing running: its process exits by itself', async () => {
+    const { code, out } = await runScript('test/pipelines/maps/fixtures/map-thread-hang-exit.ts');
+    assert.equal(code, 0, `the process did not exit by itself within 30 s:\n${out}`);
+    assert.match(out, /rejected: fit computation timed out after 0\.3 s; the worker was terminated/);
+    assert.match(out, /running=false lastError=fit computation timed out/);
+  });
+
   it('refuses to start when the plan cannot be built, with the reason', async () => {
     // No line of Ca between 10 and 12 keV: the roi plan has no window for it.
     const cube = new Cube({ width: 8, height: 8, channels: 64, eMinKeV: 10, eMaxKeV: 12 });
@@ -154,20 +227,7 @@ describe('pipelines/maps MapThread (roi and fit in a worker_thread)', function (
   });
 
   it('a stopped thread leaves nothing running: its process exits by itself', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/pipelines/maps/fixtures/map-thread-exit.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 30_000);
-      child.once('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, out } = await runScript('test/pipelines/maps/fixtures/map-thread-exit.ts');
     assert.equal(code, 0, `the process did not exit by itself within 30 s:\n${out}`);
     assert.match(out, /computed 3 maps in thread [1-9]/);
   });
