@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Daemon } from '../../daemon/daemon.js';
 import { decodeMapFrame, encodeMapFrame, type MapFrame } from '../../daemon/mqtt/map-frame.js';
 import { paintMap, valueRange } from '../../web/src/colormap.js';
-import { buildPage, chromiumPath, launchChromium, removeDir, startDashboardDaemon, tempDataDir } from './support/fixture.js';
+import { buildPage, launchChromium, removeDir, startDashboardDaemon, tempDataDir, requireChromium } from './support/fixture.js';
 
 // page.evaluate callbacks run in the browser; this file is typechecked as Node code (no DOM lib), so the
 // browser globals they use are declared here, locally, without types.
@@ -76,10 +76,7 @@ describe('dashboard page (headless Chromium)', function () {
   let scanId = '';
 
   before(async function () {
-    if (!chromiumPath()) {
-      if (process.env.CI) throw new Error('Chromium is required in CI (apt-get install chromium)');
-      this.skip();
-    }
+    requireChromium(this);
     webRoot = await buildPage();
     dataDir = tempDataDir();
     daemon = await startDashboardDaemon({ dataDir, webRoot });

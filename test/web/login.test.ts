@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Daemon } from '../../daemon/daemon.js';
-import { buildPage, chromiumPath, launchChromium, removeDir, startDashboardDaemon, tempDataDir } from './support/fixture.js';
+import { buildPage, launchChromium, removeDir, startDashboardDaemon, tempDataDir, requireChromium } from './support/fixture.js';
 
 // page.evaluate callbacks run in the browser; this file is typechecked as Node code (no DOM lib).
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,10 +27,7 @@ describe('dashboard login to a broker that wants credentials (headless Chromium)
   const dialogs: string[] = [];
 
   before(async function () {
-    if (!chromiumPath()) {
-      if (process.env.CI) throw new Error('Chromium is required in CI (apt-get install chromium)');
-      this.skip();
-    }
+    requireChromium(this);
     webRoot = await buildPage();
     dataDir = tempDataDir();
     daemon = await startDashboardDaemon({ dataDir, webRoot, elements: ['Cr', 'Cu'], methods: ['roi'], brokerAuth: { username: USER, password: PASS } });

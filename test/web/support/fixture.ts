@@ -17,6 +17,13 @@ export function chromiumPath(): string | null {
   return CHROMIUM_PATHS.find((p) => existsSync(p)) ?? null;
 }
 
+/** Skips the suite where Chromium is missing, except in CI, where every browser test must run. */
+export function requireChromium(ctx: Mocha.Context): void {
+  if (chromiumPath()) return;
+  if (process.env.CI) throw new Error('Chromium is required in CI (apt-get install chromium)');
+  ctx.skip();
+}
+
 /** Builds web/ into a fresh temp folder and returns it (about two seconds). Vite runs in its own process:
  *  inside mocha's tsx loader its package resolution of vite/modulepreload-polyfill fails. */
 export async function buildPage(): Promise<string> {
