@@ -94,7 +94,10 @@ export class MqttBridge {
       this.connected = false;
     });
     client.on('error', (err) => this.log('warn', `mqtt: ${err.message}`));
-    client.on('message', (topic, payload, packet) => void this.onMessage(topic, payload, packet.properties));
+    client.on('message', (topic, payload, packet) => {
+      // A request must never take the daemon down: anything that escapes onMessage is logged, not rethrown.
+      this.onMessage(topic, payload, packet.properties).catch((err: Error) => this.log('error', `request on ${topic} failed: ${err.stack ?? err}`));
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`cannot connect to MQTT broker ${o.url} within 10 s`)), 10_000);
       client.once('connect', () => {
@@ -189,6 +192,14 @@ export class MqttBridge {
       data = parsed as Record<string, unknown>;
       transaction = data['transaction'];
       delete data['transaction'];
+      // The transaction is echoed as JSON: one nested too deeply for JSON.stringify (it recurses) would make
+      // the reply throw after the handler ran; refuse it before anything is done.
+      try {
+        JSON.stringify(transaction);
+      } catch (err) {
+        transaction = undefined;
+        return reply({ status: 'error', error: `transaction cannot be echoed: ${(err as Error).message}` });
+      }
     }
     const handler = this.handlers.get(command);
     if (!handler) return reply({ status: 'error', error: `unknown command '${command}' (known: ${[...this.handlers.keys()].sort().join(', ')})` });

@@ -76,6 +76,31 @@ describe('MQTT bridge on the embedded broker', () => {
     }
   });
 
+  it('answers a transaction nested too deeply to echo with an error, without running the handler (regression)', async () => {
+    let ran = 0;
+    bridge.handle('count', () => ++ran);
+    const escaped: unknown[] = [];
+    const onEscape = (e: unknown) => escaped.push(e);
+    process.on('unhandledRejection', onEscape);
+    try {
+      // Parsed fine by JSON.parse, but JSON.stringify (recursive) overflows the stack echoing it back.
+      const d = 10_000;
+      const resp = nextMessage(client, 'gemxrf/test/response/count');
+      await client.publishAsync('gemxrf/test/request/count', `{"transaction":${'['.repeat(d)}${']'.repeat(d)}}`);
+      const r = JSON.parse((await resp).payload.toString());
+      assert.equal(r.status, 'error');
+      assert.match(r.error, /transaction cannot be echoed/);
+      assert.equal('transaction' in r, false);
+      assert.equal(ran, 0);
+      const ok = nextMessage(client, 'gemxrf/test/response/count');
+      await client.publishAsync('gemxrf/test/request/count', '{"transaction":"t"}');
+      assert.deepEqual(JSON.parse((await ok).payload.toString()), { status: 'ok', data: 1, transaction: 't' });
+      assert.deepEqual(escaped, []);
+    } finally {
+      process.off('unhandledRejection', onEscape);
+    }
+  });
+
   it('publishes offline when stopped (and the last will covers crashes)', async () => {
     const b2 = new MqttBridge({ url: broker.url, baseTopic: 'gemxrf', instrumentId: 'other', protocolVersion: 4 });
     await b2.start();
