@@ -22,6 +22,8 @@ export class ConfigError extends Error {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
+  // YAML's .nan and .inf are numbers that the schema refuses: say which, not "expected number, got number".
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return typeof value;
 }
 

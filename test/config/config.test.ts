@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyEnvOverrides, defaultConfig, loadConfig, ConfigError, validateConfig } from '../../config/index.js';
+import { applyEnvOverrides, defaultConfig, loadConfig, ConfigError, parseConfigText, validateConfig } from '../../config/index.js';
 import { runCli } from '../support/cli.js';
 
 describe('config', () => {
@@ -24,6 +24,17 @@ describe('config', () => {
     assert.ok(lines.some((l) => l.startsWith('histogram.channels: out of range: must be >= 16')), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('detector.width: wrong type: expected number, got string')), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('mqtt.protocolVersion:')), lines.join('\n'));
+  });
+
+  it('names .nan and .inf rather than "expected number, got number" (regression)', () => {
+    const { raw } = parseConfigText('histogram:\n  channels: .nan\ndetector:\n  width: .inf\n  height: -.inf\n');
+    const r = validateConfig(raw);
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const lines = r.problems.map((p) => `${p.path}: ${p.reason}`);
+    assert.ok(lines.includes('histogram.channels: wrong type: expected number, got NaN'), lines.join('\n'));
+    assert.ok(lines.includes('detector.width: wrong type: expected number, got Infinity'), lines.join('\n'));
+    assert.ok(lines.includes('detector.height: wrong type: expected number, got -Infinity'), lines.join('\n'));
   });
 
   it('maps.workerTimeoutSeconds: 60 s by default, must be > 0', () => {
