@@ -27,6 +27,13 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** The offending value as shown in a message: JSON, cut to a line's worth (a pasted 100 kB string must not
+ *  make a 100 kB error line). */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let v: unknown = root;
   for (const k of path) {
@@ -50,19 +57,19 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): Config
         out.push({ path: base || '(root)', reason: `wrong type: expected ${issue.expected}, got ${describe(got)}` });
         break;
       case 'too_small':
-        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)} (got ${JSON.stringify(got)})` });
+        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)} (got ${shown(got)})` });
         break;
       case 'too_big':
-        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)} (got ${JSON.stringify(got)})` });
+        out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)} (got ${shown(got)})` });
         break;
       case 'invalid_value':
-        out.push({ path: base, reason: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(got)})` });
+        out.push({ path: base, reason: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${shown(got)})` });
         break;
       case 'invalid_union':
-        out.push({ path: base, reason: `invalid value ${JSON.stringify(got)}` });
+        out.push({ path: base, reason: `invalid value ${shown(got)}` });
         break;
       default:
-        out.push({ path: base || '(root)', reason: `${issue.message}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''}` });
+        out.push({ path: base || '(root)', reason: `${issue.message}${got !== undefined ? ` (got ${shown(got)})` : ''}` });
     }
   }
   return out;

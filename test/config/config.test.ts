@@ -144,6 +144,16 @@ describe('config', () => {
     assert.equal(runCli(['config', 'check', syntax]).status, 1);
   });
 
+  it('shows a long offending value cut to a line, not whole', () => {
+    const r = validateConfig({ log: { level: 'x'.repeat(100_000) } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const p = r.problems.find((q) => q.path === 'log.level');
+    assert.ok(p, JSON.stringify(r.problems).slice(0, 300));
+    assert.ok(p.reason.length < 400, `reason of ${p.reason.length} characters`);
+    assert.match(p.reason, /\(got "xxx+\.\.\.\)/);
+  });
+
   it('gemxrf config show prints the effective config with environment overrides', () => {
     const r = runCli(['config', 'show', '--json'], { env: { GEMXRF_INSTRUMENT_ID: 'env-id' } });
     assert.equal(r.status, 0, r.stderr);
