@@ -34,6 +34,12 @@ function shown(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** Whether the object at path's parent has path's last key at all (undefined values count as present). */
+function hasKey(root: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  const parent = valueAt(root, path.slice(0, -1));
+  return parent !== null && typeof parent === 'object' && Object.prototype.hasOwnProperty.call(parent, path[path.length - 1]!);
+}
+
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let v: unknown = root;
   for (const k of path) {
@@ -54,7 +60,9 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): Config
         for (const key of issue.keys) out.push({ path: base ? `${base}.${key}` : key, reason: 'unknown key' });
         break;
       case 'invalid_type':
-        out.push({ path: base || '(root)', reason: `wrong type: expected ${issue.expected}, got ${describe(got)}` });
+        // A required key left out (e.g. a channelMap entry without `board`) is missing, not of a wrong type.
+        if (got === undefined && issue.path.length > 0 && !hasKey(input, issue.path)) out.push({ path: base, reason: `missing: expected ${issue.expected}` });
+        else out.push({ path: base || '(root)', reason: `wrong type: expected ${issue.expected}, got ${describe(got)}` });
         break;
       case 'too_small':
         out.push({ path: base, reason: `out of range: must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)} (got ${shown(got)})` });

@@ -144,6 +144,14 @@ describe('config', () => {
     assert.equal(runCli(['config', 'check', syntax]).status, 1);
   });
 
+  it('says a required key is missing rather than of the wrong type', () => {
+    const r = validateConfig({ detector: { channelMap: [{ strips: [0, 63], plane: 0, firstStrip: 0 }] } });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.ok(r.problems.some((q) => /^detector\.channelMap\.0\.\w+$/.test(q.path) && /^missing: expected /.test(q.reason)), JSON.stringify(r.problems));
+    assert.ok(!r.problems.some((q) => /got undefined/.test(q.reason)), JSON.stringify(r.problems));
+  });
+
   it('shows a long offending value cut to a line, not whole', () => {
     const r = validateConfig({ log: { level: 'x'.repeat(100_000) } });
     assert.equal(r.ok, false);
