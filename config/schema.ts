@@ -123,6 +123,17 @@ export const mapsSchema = z.strictObject({
    *  busy then (hung) is terminated, that method has no maps for the rest of the scan. Far above the slowest fit
    *  (~2 s at 256^3). */
   workerTimeoutSeconds: positive.max(3600).default(60),
+  /** roi method: the continuum under the windows. 'snip' (default) subtracts a SNIP background per pixel spectrum
+   *  (pipelines/maps/snip-background.ts) before the window sums; 'none': gross window sums (the old maps). */
+  roi: z
+    .strictObject({
+      background: z.enum(['none', 'snip']).default('snip'),
+      /** SNIP clipping window half-width in detector FWHMs at each energy. */
+      snipWidthFwhm: positive.max(5).default(0.7),
+      /** Moving-average half-width (FWHMs) applied before clipping; 0: none. */
+      snipSmoothFwhm: z.number().min(0).max(5).default(0.5),
+    })
+    .prefault({}),
 });
 
 export const inferenceSchema = z.strictObject({

@@ -27,6 +27,7 @@ import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js'
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
 import { writableProbe } from './storage/writable-probe.js';
+import { roiBackgroundFromConfig } from '../pipelines/maps/roi.js';
 
 export interface Daemon {
   readonly config: GemxrfConfig;
@@ -141,7 +142,10 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
 
     const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
     // roi and fit: a worker per method and scan (the main thread only publishes what they compute).
-    const maker = new MapMaker(config.maps.methods, config.maps.elements, log, { workerTimeoutMs: config.maps.workerTimeoutSeconds * 1000 });
+    const maker = new MapMaker(config.maps.methods, config.maps.elements, log, {
+      workerTimeoutMs: config.maps.workerTimeoutSeconds * 1000,
+      roi: roiBackgroundFromConfig(config.maps.roi),
+    });
     // The model method: an inference engine (worker thread) per scan.
     const inference = new ScanInference(config, log);
     cleanups.push(() => inference.close());
@@ -278,7 +282,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       acquiringId: () => (manager.state === 'acquiring' || manager.state === 'starting' || manager.state === 'stopping' ? manager.current?.record.id ?? null : null),
     });
     registerPixelRequest({
-      bridge, elements: config.maps.elements,
+      bridge, elements: config.maps.elements, roi: roiBackgroundFromConfig(config.maps.roi),
       modelAt: (x, y) => (manager.lastScanId ? inference.pixelValues(manager.lastScanId, x, y) : null),
       cube: () => (manager.lastCube && manager.lastScanId ? { cube: manager.lastCube, scanId: manager.lastScanId } : null),
     });

@@ -12,7 +12,7 @@ import { DEFAULT_DETECTOR } from '../physics/index.js';
 import type { Cube } from '../pipelines/cube/cube.js';
 import { cubeGrid } from '../pipelines/maps/build.js';
 import { LinearFitter } from '../pipelines/maps/fit.js';
-import { planRoi, roiCounts, type RoiPlan } from '../pipelines/maps/roi.js';
+import { planRoi, roiCounts, type RoiBackgroundOptions, type RoiPlan } from '../pipelines/maps/roi.js';
 import { RequestError, type MqttBridge } from './mqtt/bridge.js';
 
 export const MAX_PIXEL_RADIUS = 8;
@@ -36,6 +36,8 @@ export interface PixelRequestContext {
   /** The cube to read (the running scan's, or the last scan's). */
   cube(): { cube: Cube; scanId: string } | null;
   elements: readonly string[];
+  /** roi: the continuum under the windows, as the roi maps (maps.roi; default snip). */
+  roi?: RoiBackgroundOptions;
   /** The inference engine's values at a pixel, when it runs. */
   modelAt?(x: number, y: number): PixelModelValues | null;
 }
@@ -65,13 +67,16 @@ class PixelAnalyzer {
   private plan: RoiPlan | null = null;
   private fitter: LinearFitter | null = null;
 
-  constructor(private readonly elements: readonly string[]) {}
+  constructor(
+    private readonly elements: readonly string[],
+    private readonly roi: RoiBackgroundOptions = {},
+  ) {}
 
   prepare(cube: Cube): { plan: RoiPlan; fitter: LinearFitter } {
     const key = `${cube.channels}:${cube.eMinKeV}:${cube.eMaxKeV}`;
     if (key !== this.key || !this.plan || !this.fitter) {
       const grid = cubeGrid(cube);
-      this.plan = planRoi(grid, this.elements, { detector: DEFAULT_DETECTOR });
+      this.plan = planRoi(grid, this.elements, { ...this.roi, detector: DEFAULT_DETECTOR });
       this.fitter = new LinearFitter(grid, this.elements, { detector: DEFAULT_DETECTOR });
       this.key = key;
     }
@@ -106,7 +111,7 @@ export function analyzePixel(analyzer: { prepare(c: Cube): { plan: RoiPlan; fitt
 }
 
 export function registerPixelRequest(ctx: PixelRequestContext): void {
-  const analyzer = new PixelAnalyzer(ctx.elements);
+  const analyzer = new PixelAnalyzer(ctx.elements, ctx.roi);
   ctx.bridge.handle('pixel/get', (data) => {
     const r = pixelSchema.safeParse(data);
     if (!r.success) {

@@ -6,6 +6,7 @@
 import type { ClassicalMethod } from '../../pipelines/maps/build.js';
 import type { Logger } from '../log.js';
 import { ScanMapRunner, type MapMethodStats } from './scan-map-runner.js';
+import type { RoiBackgroundOptions } from '../../pipelines/maps/roi.js';
 
 export type LiveMethod = ClassicalMethod;
 
@@ -15,6 +16,8 @@ export interface MapMakerOptions {
   /** Deadline of one map computation (ms; maps.workerTimeoutSeconds; a worker's start-up: at least 10 s): a
    *  worker still busy then is terminated and its method has no maps for the rest of the scan. Default 60 s. */
   workerTimeoutMs?: number;
+  /** roi: the continuum under the windows (maps.roi; default snip). */
+  roi?: RoiBackgroundOptions;
 }
 
 export class MapMaker {
@@ -24,7 +27,7 @@ export class MapMaker {
 
   constructor(methods: readonly string[], elements: readonly string[], log: Logger, opts: MapMakerOptions = {}) {
     this.methods = methods.filter((m): m is LiveMethod => m === 'roi' || m === 'fit');
-    this.runners = this.methods.map((m) => new ScanMapRunner(m, elements, log, { module: opts.workerModules?.[m], timeoutMs: opts.workerTimeoutMs }));
+    this.runners = this.methods.map((m) => new ScanMapRunner(m, elements, log, { module: opts.workerModules?.[m], timeoutMs: opts.workerTimeoutMs, roi: opts.roi }));
   }
 
   /** live/stats `maps`: per method, its worker's figures for the current (or last) scan; null without roi/fit. */

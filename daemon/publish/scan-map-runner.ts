@@ -18,6 +18,7 @@ import type { ClassicalMethod } from '../../pipelines/maps/build.js';
 import { MapThread, MapThreadStopped } from '../../pipelines/maps/map-thread.js';
 import type { MapSet } from '../../pipelines/maps/types.js';
 import type { Logger } from '../log.js';
+import type { RoiBackgroundOptions } from '../../pipelines/maps/roi.js';
 
 export interface ScanMaps {
   method: ClassicalMethod;
@@ -52,6 +53,8 @@ export interface ScanMapRunnerOptions {
   module?: URL;
   /** Deadline of one computation (ms; the start-up's: at least 10 s); default DEFAULT_MAP_TIMEOUT_MS (60 s). */
   timeoutMs?: number;
+  /** roi: the continuum under the windows (maps.roi; default snip). */
+  roi?: RoiBackgroundOptions;
 }
 
 export class ScanMapRunner {
@@ -146,7 +149,7 @@ export class ScanMapRunner {
 
   private async compute(cube: Cube, scanId: string): Promise<ScanMaps | null> {
     try {
-      this.thread ??= MapThread.start({ cube, method: this.method, elements: this.elements, module: this.opts.module, timeoutMs: this.opts.timeoutMs, onFailure: (m) => this.fail(scanId, m) });
+      this.thread ??= MapThread.start({ cube, method: this.method, elements: this.elements, module: this.opts.module, timeoutMs: this.opts.timeoutMs, roi: this.opts.roi, onFailure: (m) => this.fail(scanId, m) });
       const r = await (await this.thread).compute();
       if (this.scanId !== scanId) return null; // a new scan began meanwhile
       const result: ScanMaps = { method: this.method, scanId, id: this.nextId++, maps: r.maps, events: r.events, ms: r.ms };

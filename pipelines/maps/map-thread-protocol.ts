@@ -4,6 +4,7 @@
 import type { DetectorParams } from '../../physics/index.js';
 import type { SharedCube } from '../cube/cube.js';
 import type { ClassicalMethod } from './build.js';
+import type { RoiBackgroundOptions } from './roi.js';
 import type { MapSet } from './types.js';
 
 export interface MapWorkerInit {
@@ -13,6 +14,8 @@ export interface MapWorkerInit {
   detector: DetectorParams;
   /** fit only: LinearFitter.fitCube's background mode. */
   background: 'shared' | 'free';
+  /** roi only: the continuum under the windows (planRoi's background and snip; default snip). */
+  roi: RoiBackgroundOptions;
 }
 
 export type ToMapWorker = { type: 'compute'; id: number };

@@ -18,6 +18,7 @@ import { DEFAULT_DETECTOR, type DetectorParams } from '../../physics/index.js';
 import { META, type Cube } from '../cube/cube.js';
 import type { ClassicalMethod } from './build.js';
 import type { FromMapWorker, MapWorkerInit, ToMapWorker } from './map-thread-protocol.js';
+import type { RoiBackgroundOptions } from './roi.js';
 import type { MapSet } from './types.js';
 
 export interface MapThreadOptions {
@@ -27,6 +28,8 @@ export interface MapThreadOptions {
   detector?: DetectorParams;
   /** fit only (default 'shared', as LinearFitter.fitCube). */
   background?: 'shared' | 'free';
+  /** roi only: the continuum under the windows (planRoi's background and snip; default: snip, default settings). */
+  roi?: RoiBackgroundOptions;
   /** Called once if the worker dies (an uncaught error, out of memory, killed); not after stop(). */
   onFailure?: (message: string) => void;
   /** The worker module, default map-worker (tests substitute one that fails); a .ts module runs through tsx. */
@@ -125,6 +128,7 @@ export class MapThread {
       elements: [...opts.elements],
       detector: { ...(opts.detector ?? DEFAULT_DETECTOR) },
       background: opts.background ?? 'shared',
+      roi: { ...opts.roi, ...(opts.roi?.snip ? { snip: { ...opts.roi.snip } } : {}) },
     };
     const entry = workerEntry(opts.module);
     const worker = new Worker(entry.url, { workerData: { ...init, entry: entry.entry } });

@@ -21,7 +21,7 @@ function prepare(): () => MapSet {
   const cube = Cube.fromShared(init.cube);
   const grid = cubeGrid(cube);
   if (init.method === 'roi') {
-    const plan = planRoi(grid, init.elements, { detector: init.detector });
+    const plan = planRoi(grid, init.elements, { ...init.roi, detector: init.detector });
     return () => roiMaps(plan, cube);
   }
   const fitter = new LinearFitter(grid, init.elements, { detector: init.detector });

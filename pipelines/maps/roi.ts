@@ -10,17 +10,46 @@
 // the nearer one takes the channels; use the fit for such pairs. Escape peaks and Kb lines that fall
 // into another element's window are counted for that element: the ROI method's known weakness.
 //
-// The plan is precomputed once (sparse channel list + weights per element); a map is one pass over
-// the cube's counts.
+// Background (option `background`, config maps.roi.background): 'snip' (the default) subtracts a SNIP estimate
+// of the continuum (scatter, substrate) per pixel spectrum before the window sums (snip-background.ts: LLS
+// transform, clipping window ~1 FWHM of the detector at each energy, on a lightly smoothed spectrum so low-count
+// pixels are not biased low), so a window counts the peaks above the continuum, not the continuum; each
+// element's net sum is clamped at 0 (counts, like the fit's non-negative amounts: a negative net is noise or a
+// neighbour's over-subtracted flank, not an amount). 'none' is the old gross window sum. capture (the share of
+// an element's own spectrum its window collects) is taken the same way, net of the SNIP background of the
+// element's pure spectrum, so a pure element still gives fraction 1.
+//
+// The plan is precomputed once (sparse channel list + weights per element, the SNIP windows and its scratch
+// buffers: a plan is not re-entrant, one per thread); a map is one pass over the cube's counts.
 import { binWidth, elementResponse, fwhmKeV, DEFAULT_DETECTOR, type DetectorParams, type EnergyGrid } from '../../physics/index.js';
 import { mainLineGroups, type LineGroup, type MainLineOptions } from './lines.js';
+import { SnipBackground, type SnipOptions } from './snip-background.js';
 import { checkCube, createMapSet, type MapSet, type SpectralCube } from './types.js';
 
 export interface RoiOptions extends MainLineOptions {
   detector?: DetectorParams;
   /** Window half-width in FWHMs beyond the group's outer lines (default 1). */
   halfWidthFwhm?: number;
+  /** Continuum under the windows: 'snip' (default) subtracts a SNIP background per spectrum, 'none' keeps the
+   *  gross window sums. */
+  background?: RoiBackground;
+  /** SNIP settings (background 'snip'); the detector is the plan's. */
+  snip?: Omit<SnipOptions, 'detector'>;
 }
+
+export type RoiBackground = 'none' | 'snip';
+export const ROI_BACKGROUNDS: readonly RoiBackground[] = ['none', 'snip'];
+export const DEFAULT_ROI_BACKGROUND: RoiBackground = 'snip';
+/** The background part of RoiOptions: plain data, for a worker's workerData. */
+export type RoiBackgroundOptions = Pick<RoiOptions, 'background' | 'snip'>;
+
+/** RoiOptions' background part from the configuration's maps.roi. */
+export function roiBackgroundFromConfig(c: { background: RoiBackground; snipWidthFwhm: number; snipSmoothFwhm: number }): RoiBackgroundOptions {
+  return { background: c.background, snip: { widthFwhm: c.snipWidthFwhm, smoothFwhm: c.snipSmoothFwhm } };
+}
+
+/** Total counts of the pure element spectrum capture is measured on (SNIP's LLS is not scale-free). */
+const CAPTURE_COUNTS = 1e4;
 
 export interface RoiWindow {
   element: string;
@@ -36,11 +65,19 @@ export interface RoiPlan {
   grid: EnergyGrid;
   elements: string[];
   windows: RoiWindow[];
+  background: RoiBackground;
+  /** background 'snip': the estimator and its output buffer (scratch, reused by every call). */
+  snip: SnipBackground | null;
+  scratch: Float64Array;
 }
 
 export function planRoi(grid: EnergyGrid, elements: readonly string[], opts: RoiOptions = {}): RoiPlan {
   const det = opts.detector ?? DEFAULT_DETECTOR;
   const k = opts.halfWidthFwhm ?? 1;
+  const background = opts.background ?? DEFAULT_ROI_BACKGROUND;
+  if (!ROI_BACKGROUNDS.includes(background)) throw new Error(`roi: background must be one of ${ROI_BACKGROUNDS.join(', ')}, got '${String(background)}'`);
+  const snip = background === 'snip' ? new SnipBackground(grid, { ...opts.snip, detector: det }) : null;
+  const scratch = new Float64Array(grid.channels);
   const C = grid.channels;
   const w = binWidth(grid);
   const groups = elements.map((el) => {
@@ -95,26 +132,53 @@ export function planRoi(grid: EnergyGrid, elements: readonly string[], opts: Roi
     }
     const response = elementResponse(grid, element, det);
     let capture = 0;
-    for (let i = 0; i < chans.length; i++) capture += weights[i]! * response[chans[i]!]!;
+    if (snip) {
+      const scaled = response.map((v) => v * CAPTURE_COUNTS);
+      const bg = snip.estimate(scaled, scratch);
+      for (let i = 0; i < chans.length; i++) capture += weights[i]! * (scaled[chans[i]!]! - bg[chans[i]!]!);
+      capture = Math.max(0, capture / CAPTURE_COUNTS);
+    } else for (let i = 0; i < chans.length; i++) capture += weights[i]! * response[chans[i]!]!;
     return { element, groups: groups[e]!, channels: Int32Array.from(chans), weights: Float64Array.from(weights), capture };
   });
-  return { grid, elements: [...elements], windows };
+  return { grid, elements: [...elements], windows, background, snip, scratch };
 }
 
-/** Window counts of one spectrum, one value per plan element. */
-export function roiCounts(plan: RoiPlan, spectrum: ArrayLike<number>, out = new Float64Array(plan.windows.length)): Float64Array {
-  for (let e = 0; e < plan.windows.length; e++) {
+/** Window counts of one spectrum, one value per plan element: net of the SNIP background (clamped at 0) with
+ *  background 'snip', gross with 'none'. `offset`: where the spectrum starts in `spectrum` (a cube pixel). */
+export function roiCounts<T extends { [i: number]: number } = Float64Array>(
+  plan: RoiPlan,
+  spectrum: ArrayLike<number>,
+  out: T = new Float64Array(plan.windows.length) as unknown as T,
+  offset = 0,
+  outOffset = 0,
+  outStride = 1,
+): T {
+  const E = plan.windows.length;
+  if (plan.snip) {
+    const bg = plan.snip.estimate(spectrum, plan.scratch, offset);
+    for (let e = 0; e < E; e++) {
+      const { channels, weights } = plan.windows[e]!;
+      let s = 0;
+      for (let i = 0; i < channels.length; i++) {
+        const c = channels[i]!;
+        s += weights[i]! * (spectrum[offset + c]! - bg[c]!);
+      }
+      out[outOffset + e * outStride] = s > 0 ? s : 0;
+    }
+    return out;
+  }
+  for (let e = 0; e < E; e++) {
     const { channels, weights } = plan.windows[e]!;
     let s = 0;
-    for (let i = 0; i < channels.length; i++) s += weights[i]! * spectrum[channels[i]!]!;
-    out[e] = s;
+    for (let i = 0; i < channels.length; i++) s += weights[i]! * spectrum[offset + channels[i]!]!;
+    out[outOffset + e * outStride] = s;
   }
   return out;
 }
 
 /** Share of the spectrum's counts attributed to each element: window counts divided by the window's
  *  capture of the element's own spectrum (so a pure element gives ~1), over the spectrum's total;
- *  clamped to [0, 1]. Background under the window is not subtracted: ROI overestimates on busy spectra. */
+ *  clamped to [0, 1]. With background 'none' the continuum under the window counts too: ROI overestimates. */
 export function roiFractions(plan: RoiPlan, spectrum: ArrayLike<number>): Float64Array {
   let total = 0;
   for (let c = 0; c < plan.grid.channels; c++) total += spectrum[c]!;
@@ -126,7 +190,7 @@ export function roiFractions(plan: RoiPlan, spectrum: ArrayLike<number>): Float6
   return out;
 }
 
-/** ROI maps of a whole cube (window counts per pixel). */
+/** ROI maps of a whole cube (window counts per pixel; net of the SNIP background with background 'snip'). */
 export function roiMaps(plan: RoiPlan, cube: SpectralCube): MapSet {
   checkCube(cube, plan.grid.channels);
   const { width, height, channels: C, counts } = cube;
@@ -134,6 +198,10 @@ export function roiMaps(plan: RoiPlan, cube: SpectralCube): MapSet {
   const set = createMapSet('roi', plan.elements, width, height);
   const data = set.data;
   const E = plan.windows.length;
+  if (plan.snip) {
+    for (let p = 0, off = 0; p < nPix; p++, off += C) roiCounts(plan, counts, data, off, p, nPix);
+    return set;
+  }
   for (let e = 0; e < E; e++) {
     const { channels, weights } = plan.windows[e]!;
     const n = channels.length;

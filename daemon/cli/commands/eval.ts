@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { generateDatasetArrays, type DatasetShift } from '../../../simulator/dataset/index.js';
 import { OnnxModel } from '../../../pipelines/inference/onnx-model.js';
 import { LinearFitter } from '../../../pipelines/maps/fit.js';
-import { planRoi, roiFractions } from '../../../pipelines/maps/roi.js';
+import { planRoi, roiFractions, ROI_BACKGROUNDS, type RoiBackground } from '../../../pipelines/maps/roi.js';
 import { bestThreshold, detectionBounds, FRACTION_THRESHOLDS, score, type DetectionBounds, type MethodResult, type TestSet } from '../../../pipelines/eval/evaluate.js';
 import type { EnergyGrid } from '../../../physics/index.js';
 import { numberOption } from '../context.js';
@@ -22,6 +22,7 @@ interface EvalOptions {
   byCounts?: boolean;
   json?: boolean;
   threads: string;
+  roiBackground: string;
 }
 
 function collect(value: string, prev: string[] = []): string[] {
@@ -86,7 +87,7 @@ async function evalModel(model: OnnxModel, set: TestSet): Promise<MethodResult> 
   return score(model.card.name, set, { fractions, scores, threshold: model.card.presenceThreshold }, seconds);
 }
 
-function baselineFractions(set: TestSet, method: 'fit' | 'roi', grid: EnergyGrid): { fractions: Float32Array; seconds: number } {
+function baselineFractions(set: TestSet, method: 'fit' | 'roi', grid: EnergyGrid, roiBackground?: RoiBackground): { fractions: Float32Array; seconds: number } {
   const E = set.elements.length;
   const C = set.channels;
   const out = new Float32Array(set.n * E);
@@ -95,7 +96,7 @@ function baselineFractions(set: TestSet, method: 'fit' | 'roi', grid: EnergyGrid
     const fitter = new LinearFitter(grid, set.elements);
     for (let r = 0; r < set.n; r++) out.set(fitter.fitFractions(set.spectra.subarray(r * C, (r + 1) * C)), r * E);
   } else {
-    const plan = planRoi(grid, set.elements);
+    const plan = planRoi(grid, set.elements, { background: roiBackground });
     for (let r = 0; r < set.n; r++) out.set(roiFractions(plan, set.spectra.subarray(r * C, (r + 1) * C)), r * E);
   }
   return { fractions: out, seconds: (performance.now() - t0) / 1000 };
@@ -138,6 +139,7 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'test-set seed: must differ from every seed the model was trained or validated on', '1000')
     .option('--shift <shift>', 'nominal | drift (conditions the nominal fit does not model)', 'nominal')
     .option('--no-baselines', 'skip the fit and roi baselines')
+    .option('--roi-background <mode>', 'roi baseline: snip (SNIP background subtracted, as maps.roi.background) or none (gross window sums)', 'snip')
     .option('--per-element', 'print per-element tables')
     .option('--by-counts', 'print R² and F1 by total counts per spectrum (exposure bands)')
     .option('--threads <n>', 'onnxruntime intra-op threads', '1')
@@ -148,6 +150,8 @@ export function register(program: Command): void {
       const threads = numberOption('threads', opts.threads, { min: 1, max: 64, integer: true });
       if (opts.shift !== 'nominal' && opts.shift !== 'drift') throw new CliError(`--shift: expected nominal or drift, got '${opts.shift}'`);
       const shift = opts.shift as DatasetShift;
+      const roiBackground = opts.roiBackground as RoiBackground;
+      if (!ROI_BACKGROUNDS.includes(roiBackground)) throw new CliError(`--roi-background: expected ${ROI_BACKGROUNDS.join(' or ')}, got '${opts.roiBackground}'`);
       let names = opts.model ?? [];
       if (names.length === 0) {
         let files: string[] = [];
@@ -190,9 +194,9 @@ export function register(program: Command): void {
         const calN = Math.min(1000, n);
         const cal = subset(makeSet(calN, (seed ^ 0x5bd1e995) >>> 0, shift, grid), elements);
         for (const method of ['fit', 'roi'] as const) {
-          const c = baselineFractions(cal, method, grid);
+          const c = baselineFractions(cal, method, grid, roiBackground);
           const threshold = bestThreshold(cal.presence, c.fractions, cal.n, elements.length, FRACTION_THRESHOLDS);
-          const t = baselineFractions(set, method, grid);
+          const t = baselineFractions(set, method, grid, roiBackground);
           results.push(score(method, set, { fractions: t.fractions, scores: t.fractions, threshold }, t.seconds));
         }
       }

@@ -12,6 +12,7 @@ import { renderMapGridPng, renderMapPng } from '../../render/index.js';
 import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
 import { readWithProgress } from '../read-progress.js';
+import { roiBackgroundFromConfig } from '../../../pipelines/maps/roi.js';
 
 interface MapsOptions {
   from: string;
@@ -97,7 +98,7 @@ export function register(program: Command): void {
         const t1 = performance.now();
         let result: BuiltMaps;
         try {
-          result = buildMaps(cube, cubeGrid(cube), method, elements, { detector, background: opts.background as 'shared' | 'free' });
+          result = buildMaps(cube, cubeGrid(cube), method, elements, { detector, background: opts.background as 'shared' | 'free', roi: roiBackgroundFromConfig(config.maps.roi) });
         } catch (err) {
           throw new CliError(`${method}: ${(err as Error).message}`);
         }
