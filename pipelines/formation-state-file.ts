@@ -55,10 +55,17 @@ const gemrocSchema = z.strictObject({
     datagrams: count, packetsOk: count, badLength: count, badHitCount: count, hits: count, unmapped: count, pileup: count,
     overflow: count, packetsByBoard: z.array(count), lostByBoard: z.array(count),
     seqGaps: count, framesLost: count, duplicates: count, reordered: count, seqResets: count,
+    // board restart handling (absent in checkpoints written before it: no restart then)
+    boardRestarts: count.default(0), restartsByBoard: z.array(count).default(() => new Array<number>(16).fill(0)), restartsUnaligned: count.default(0),
   }),
   lastFpga: f64,
   fpgaEpoch: f64,
   trackers: z.array(z.strictObject({ last: z.number(), seen: u8 })),
+  offsetNs: f64.optional(),
+  latestNs: f64.optional(),
+  alignSince: f64.optional(),
+  alignHits: f64.optional(),
+  recent: z.strictObject({ t: f64, board: u8, written: count }).optional(),
 });
 const stateSchema = z.strictObject({
   counts: z.strictObject({ eventFrames: count, hitFrames: count, statusFrames: count, endFrames: count, datagramFrames: count, eventsOut: count }),
