@@ -152,6 +152,11 @@ export const inferenceSchema = z.strictObject({
   minCounts: int(1, 1_000_000).default(100),
   /** Spectra per model run (smaller when a run would overshoot the cycle budget). */
   batchSize: int(1, 65536).default(512),
+  /** Deadline (s) of a graph load (scan start, model/select) and of one model run (a batch of a cycle or of the
+   *  final pass): a worker still inside it then (a graph that never returns) is given up, the scan has no more
+   *  model maps (live/stats inference.lastError says why), model/select answers an error. Fractions allowed
+   *  (tests); at least 0.2 s. */
+  workerTimeoutSeconds: z.number().min(0.2).max(3600).default(60),
 });
 
 export const simulatorSchema = z.strictObject({

@@ -2,11 +2,17 @@
 // the scan starts (its worker catches up on whatever the cube holds by then) and, when the scan ends, runs a
 // final pass (every pixel at full resolution) and stops; its maps stay readable for the last publication.
 // The main thread only starts, stops and reads shared buffers: it never waits on the model.
+// Deadlines (inference.workerTimeoutSeconds): a graph load (scan start, model/select) or a model run that does not
+// end in time gives the worker up (engine.ts): the scan goes on without (more) model maps, its final pass is
+// skipped, live/stats inference.lastError says it timed out and inference.timeouts counts it; model/select
+// answers an error naming the timeout.
 // Also holds the runtime model choice (request/model/select), which applies to the next scans.
 import type { GemxrfConfig } from '../../config/index.js';
 import type { Cube } from '../../pipelines/cube/cube.js';
-import { InferenceEngine, ModelCardError, findModel, listModels, type ModelInfo, type ModelListing } from '../../pipelines/inference/index.js';
-import { OnnxModel } from '../../pipelines/inference/onnx-model.js';
+import {
+  InferenceEngine, InferenceTimeoutError, ModelCardError, findModel, listModels, probeModel, stuckInferenceWorkers,
+  type ModelInfo, type ModelListing,
+} from '../../pipelines/inference/index.js';
 import type { Logger } from '../log.js';
 
 /** One published kind of model map: 'model' (net counts) or 'presence' (probability), per element. */
@@ -35,6 +41,10 @@ interface ScanEngine {
   cube: Cube;
   /** Resolves to null when the model could not be loaded (the scan goes on without model maps). */
   engine: Promise<InferenceEngine | null>;
+  /** Why the engine could not start (for live/stats), else null. */
+  startError: string | null;
+  /** The engine's timeouts were added to the daemon's count (it stopped). */
+  counted: boolean;
   ready: InferenceEngine | null;
   final: boolean;
   finishing: Promise<void> | null;
@@ -43,15 +53,21 @@ interface ScanEngine {
 export class ScanInference {
   private selected: string;
   private current: ScanEngine | null = null;
+  /** Deadlines hit since the daemon started (graph loads at select or scan start, model runs). */
+  private timeouts = 0;
+  private readonly timeoutMs: number;
   /** Whether the daemon runs the model method at all (inference.enabled and 'model' in maps.methods). */
   readonly active: boolean;
 
   constructor(
     private readonly config: GemxrfConfig,
     private readonly log: Logger,
-    /** Loads a graph to check it at selection (a seam for tests; the engine loads its own in its worker). */
-    private readonly loadModel: (onnxPath: string) => Promise<{ release(): Promise<void> }> = (p) => OnnxModel.load(p, { threads: 1 }),
+    /** Loads a graph to check it at selection (a seam for tests; the engine loads its own in its worker). The
+     *  default loads it in a worker under the deadline (a load that blocks would otherwise freeze the daemon). */
+    loadModel?: (onnxPath: string) => Promise<{ release(): Promise<void> }>,
   ) {
+    this.timeoutMs = config.inference.workerTimeoutSeconds * 1000;
+    this.loadModel = loadModel ?? ((p) => probeModel(p, { threads: 1, timeoutMs: this.timeoutMs }).then(() => ({ release: async () => undefined })));
     this.selected = config.inference.model;
     this.active = config.inference.enabled && config.maps.methods.includes('model');
   }
@@ -78,6 +94,7 @@ export class ScanInference {
   }
 
   private selecting: Promise<unknown> = Promise.resolve();
+  private readonly loadModel: (onnxPath: string) => Promise<{ release(): Promise<void> }>;
 
   private async selectNow(name: string): Promise<ModelInfo> {
     const m = findModel(this.list(), name);
@@ -85,6 +102,7 @@ export class ScanInference {
     try {
       probe = await this.loadModel(m.onnx);
     } catch (err) {
+      if (err instanceof InferenceTimeoutError) this.timeouts++;
       throw new ModelCardError(`model '${m.name}' cannot be loaded: ${(err as Error).message}`);
     }
     await probe.release();
@@ -97,10 +115,11 @@ export class ScanInference {
   startScan(scanId: string, cube: Cube): void {
     if (!this.active) return;
     const inf = this.config.inference;
-    const entry: ScanEngine = { scanId, cube, engine: Promise.resolve(null), ready: null, final: false, finishing: null };
+    const entry: ScanEngine = { scanId, cube, engine: Promise.resolve(null), startError: null, counted: false, ready: null, final: false, finishing: null };
     entry.engine = InferenceEngine.start({
       cube, model: this.selected, modelsDir: inf.modelsDir, threads: inf.threads, relativeThreshold: inf.relativeThreshold,
       absoluteThreshold: inf.absoluteThreshold, cycleBudgetMs: inf.cycleBudgetMs, minCounts: inf.minCounts, batchSize: inf.batchSize,
+      timeoutMs: this.timeoutMs,
     }).then(
       (engine) => {
         entry.ready = engine;
@@ -110,6 +129,8 @@ export class ScanInference {
         return engine;
       },
       (e: Error) => {
+        if (e instanceof InferenceTimeoutError) this.timeouts++;
+        entry.startError = e.message;
         this.log.error('inference could not start; this scan has no model maps', { scan: scanId, model: this.selected, error: e.message });
         return null;
       },
@@ -133,7 +154,12 @@ export class ScanInference {
           this.log.warn('final model pass failed; the last live model maps stay', { scan: scanId, error: (e as Error).message });
         }
       }
+      // Bounded: a worker that hangs is given up at the deadline (engine.ts).
       await engine.stop().catch(() => undefined);
+      const s = engine.stats();
+      this.timeouts += s.timeouts;
+      entry.counted = true;
+      if (s.timeouts) this.log.error('the model timed out; this scan has no more model maps', { scan: scanId, model: s.model, error: s.lastError ?? '' });
     })();
     return entry.finishing;
   }
@@ -184,12 +210,17 @@ export class ScanInference {
   stats(): Record<string, unknown> | null {
     // A stopped engine still answers stats() (running: false): the last scan's figures stay visible.
     const s = this.current?.ready?.stats();
-    if (!s) return this.active ? { model: this.selected, running: false } : null;
+    // timeouts: this daemon's, the running engine's included; stuckWorkers: workers given up inside onnxruntime
+    // that have not ended yet (each holds a core).
+    const timeouts = this.timeouts + (s && !this.current?.counted ? s.timeouts : 0);
+    const stuckWorkers = stuckInferenceWorkers();
+    if (!s) return this.active ? { model: this.selected, running: false, lastError: this.current?.startError ?? null, timeouts, stuckWorkers } : null;
     return {
       model: s.model, modelVersion: s.modelVersion, architecture: s.architecture, threads: s.threads, running: s.running,
       cycles: s.cycles, pixelsInferred: s.pixelsInferred, pixelsPerSecond: s.pixelsPerSecond, spectraPerSecond: s.spectraPerSecond,
       backlogPixels: s.backlogPixels, cycleMs: s.cycleMs, modelMs: s.modelMs, coarseLevel: s.coarseLevel, levelPixels: s.levelPixels,
       eventLoopDelayMs: s.eventLoopDelayMs, firstMapMs: s.firstMapMs, final: this.current?.final ?? false, lastError: s.lastError,
+      timeouts, stuckWorkers,
     };
   }
 

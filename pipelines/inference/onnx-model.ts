@@ -25,17 +25,25 @@ export function resolveModelPaths(nameOrPath: string, modelsDir = 'models'): { o
   return { onnx, card };
 }
 
+/** Wraps every onnxruntime call that blocks in native code (the graph load, session.run): the inference worker
+ *  marks them for the main thread's deadline (native-gate.ts). */
+export type NativeGuard = <T>(call: () => Promise<T>) => Promise<T>;
+
+const unguarded: NativeGuard = (call) => call();
+
 export class OnnxModel {
   private constructor(
     readonly card: ModelCard,
     readonly path: string,
     private readonly session: ort.InferenceSession,
+    private readonly guard: NativeGuard,
   ) {}
 
-  static async load(nameOrPath: string, opts: { modelsDir?: string; threads?: number } = {}): Promise<OnnxModel> {
+  static async load(nameOrPath: string, opts: { modelsDir?: string; threads?: number; guard?: NativeGuard } = {}): Promise<OnnxModel> {
     const paths = resolveModelPaths(nameOrPath, opts.modelsDir);
     const card = readModelCard(paths.card);
-    const session = await ort.InferenceSession.create(paths.onnx, {
+    const guard = opts.guard ?? unguarded;
+    const session = await guard(() => ort.InferenceSession.create(paths.onnx, {
       intraOpNumThreads: opts.threads ?? 1,
       interOpNumThreads: 1,
       executionProviders: ['cpu'],
@@ -43,7 +51,7 @@ export class OnnxModel {
       // No busy-waiting between ops: spinning intra-op threads take CPU from acquisition on the shared cores
       // (on a loaded 2-core machine, 2 threads ran 1.6x faster without spinning).
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    }));
     // The card is the contract: refuse a model whose graph does not have the names the card promises.
     if (!session.inputNames.includes(card.input.name)) {
       throw new ModelCardError(`${paths.onnx}: card input '${card.input.name}' is not an input of the graph (graph inputs: ${session.inputNames.join(', ')})`);
@@ -53,7 +61,7 @@ export class OnnxModel {
         throw new ModelCardError(`${paths.onnx}: card output '${out.name}' is not an output of the graph (graph outputs: ${session.outputNames.join(', ')})`);
       }
     }
-    return new OnnxModel(card, paths.onnx, session);
+    return new OnnxModel(card, paths.onnx, session, guard);
   }
 
   get channels(): number {
@@ -69,7 +77,7 @@ export class OnnxModel {
     const c = this.channels;
     if (spectra.length < n * c) throw new Error(`expected ${n}×${c} values, got ${spectra.length}`);
     const input = new ort.Tensor('float32', spectra.length === n * c ? spectra : spectra.subarray(0, n * c), [n, c]);
-    const result = await this.session.run({ [this.card.input.name]: input });
+    const result = await this.guard(() => this.session.run({ [this.card.input.name]: input }));
     const fractions = result['fractions'];
     const presence = result['presence'];
     if (!fractions || !presence) throw new Error('model did not return fractions and presence');

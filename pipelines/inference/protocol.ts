@@ -22,6 +22,18 @@ export interface WorkerInit {
   idleMs: number;
   /** Run cycles on its own (true) or only when asked (tests, benchmarks). */
   auto: boolean;
+  /** native-gate.ts: the worker's state, busy flag and heartbeat, watched by the main thread's deadline. */
+  control: SharedArrayBuffer;
+  probe?: false;
+}
+
+/** A worker that only loads the graph (checked against its card), releases it and reports ready:
+ *  model/select's check. */
+export interface ProbeInit {
+  modelPath: string;
+  threads: number;
+  control: SharedArrayBuffer;
+  probe: true;
 }
 
 /** What one cycle did (also the final pass, with final: true). */
@@ -57,6 +69,8 @@ export type ToWorker =
   | { type: 'stop' };
 
 export type FromWorker =
+  /** The worker's modules are loaded; the graph load (under the deadline) starts now. */
+  | { type: 'loading' }
   | { type: 'ready'; card: unknown; modelPath: string }
   | { type: 'failed'; name: string; message: string }
   | { type: 'report'; id: number | null; report: CycleReport }
