@@ -2,6 +2,7 @@
 // files and publishes offline). With no configuration: embedded broker, simulated phantom-painting detector,
 // ./data.
 import type { Command } from 'commander';
+import { stuckInferenceWorkers } from '../../../pipelines/inference/index.js';
 import { startDaemon } from '../../daemon.js';
 import { createLogger } from '../../log.js';
 import { configFor } from '../context.js';
@@ -41,5 +42,13 @@ export function register(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      // An inference worker given up inside onnxruntime (a model run past inference.workerTimeoutSeconds) cannot
+      // be ended, and Node joins every worker thread at exit: the process would wait for that run forever. The
+      // scan's files and the database are closed by now; exit without waiting (stdout/stderr are synchronous).
+      const stuck = stuckInferenceWorkers();
+      if (stuck > 0) {
+        log.error('an inference worker is stuck in a model run; exiting without waiting for it', { workers: stuck });
+        process.kill(process.pid, 'SIGKILL');
+      }
     });
 }
