@@ -10,7 +10,9 @@ program
   .description('Full-field XRF imager daemon for GEM detectors: live cube, elemental maps, MQTT.')
   .version('0.1.0')
   .option('-c, --config <file>', 'configuration file (YAML)', undefined)
-  .showHelpAfterError()
+  // A usage mistake is one line on stderr like every other error (not the whole help page after it), with
+  // the hint where the help is; subcommands inherit this output configuration.
+  .configureOutput({ outputError: (text, write) => write(`gemxrf: ${text.replace(/^error: /, '').trimEnd()} (--help for usage)\n`) })
   .exitOverride();
 
 for (const register of commands) register(program);

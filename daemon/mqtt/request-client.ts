@@ -1,7 +1,8 @@
 // The operator side of request/response: connects to the daemon's broker, sends request/<command> with a
 // fresh transaction id and waits for the matching response/<command>. Used by `gemxrf scan ...`.
 import { randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface DaemonResponse {
   status: 'ok' | 'error';
@@ -9,18 +10,38 @@ export interface DaemonResponse {
   error?: string;
 }
 
+export interface RequestClientOptions {
+  username?: string | null;
+  password?: string | null;
+  /** TLS (mqtts://, wss://): PEM files of the CA that signed the broker's certificate, and a client
+   *  certificate and key where the broker asks for one (as the daemon's mqtt.ca / cert / key). */
+  ca?: string | null;
+  cert?: string | null;
+  key?: string | null;
+  timeoutMs?: number;
+}
+
+/** Reads a PEM file named in the configuration; the error names the key so the operator knows what to fix. */
+function readPem(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`mqtt.${key}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export class RequestClient {
   private constructor(readonly client: MqttClient, readonly base: string) {}
 
-  static async connect(url: string, base: string, opts: { username?: string | null; password?: string | null; timeoutMs?: number } = {}): Promise<RequestClient> {
+  static async connect(url: string, base: string, opts: RequestClientOptions = {}): Promise<RequestClient> {
     const timeoutMs = opts.timeoutMs ?? 5000;
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: timeoutMs,
-      ...(opts.username ? { username: opts.username } : {}),
-      ...(opts.password ? { password: opts.password } : {}),
-    });
+    const options: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: timeoutMs };
+    if (opts.username) options.username = opts.username;
+    if (opts.password) options.password = opts.password;
+    if (opts.ca) options.ca = readPem('ca', opts.ca);
+    if (opts.cert) options.cert = readPem('cert', opts.cert);
+    if (opts.key) options.key = readPem('key', opts.key);
+    const client = mqtt.connect(url, options);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         client.end(true);

@@ -34,17 +34,25 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** PEM files for a TLS listener (see tls-certs.ts). */
+export interface MosquittoTls {
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+}
+
 export class Mosquitto {
   private child: ChildProcess | null = null;
-  constructor(readonly bin: string, readonly port: number, readonly dir: string) {}
+  constructor(readonly bin: string, readonly port: number, readonly dir: string, readonly tls: MosquittoTls | null = null) {}
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    const tls = this.tls ? `cafile ${this.tls.cafile}\ncertfile ${this.tls.certfile}\nkeyfile ${this.tls.keyfile}\n` : '';
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\n${tls}allow_anonymous true\npersistence false\n`);
     const child = spawn(this.bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let err = '';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { applyEnvOverrides, parseConfigText, validateConfig } from '../../../config/index.js';
+import { redactSecrets } from '../../../config/redact.js';
 import { configFor } from '../context.js';
 import { CliError } from '../errors.js';
 
@@ -38,8 +39,10 @@ export function register(program: Command): void {
     .command('show')
     .description('print the effective configuration (defaults <- file <- GEMXRF_* environment) as YAML')
     .option('--json', 'print JSON instead of YAML')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const effective = configFor(cmd);
+    .option('--show-secrets', 'print the broker passwords as they are (masked as *** by default, as in every published snapshot)')
+    .action((opts: { json?: boolean; showSecrets?: boolean }, cmd: Command) => {
+      // Masked by default: the output gets pasted into tickets and chats.
+      const effective = opts.showSecrets ? configFor(cmd) : redactSecrets(configFor(cmd));
       process.stdout.write(opts.json ? JSON.stringify(effective, null, 2) + '\n' : stringify(effective));
     });
 }

@@ -23,7 +23,9 @@ export function defaultBrokerUrl(config: GemxrfConfig): string {
 async function withDaemon<T>(cmd: Command, opts: BrokerOpts, fn: (c: RequestClient, config: GemxrfConfig) => Promise<T>): Promise<T> {
   const config = configFor(cmd);
   const url = opts.broker ?? defaultBrokerUrl(config);
-  const creds = config.mqtt.url ? { username: config.mqtt.username, password: config.mqtt.password } : { username: config.mqtt.embedded.username, password: config.mqtt.embedded.password };
+  // An external broker: its credentials and TLS files, as the daemon uses them (the embedded broker is plain TCP).
+  const m = config.mqtt;
+  const creds = m.url ? { username: m.username, password: m.password, ca: m.ca, cert: m.cert, key: m.key } : { username: m.embedded.username, password: m.embedded.password };
   let client: RequestClient;
   try {
     client = await RequestClient.connect(url, `${config.mqtt.baseTopic}/${config.instrument.id}`, creds);
