@@ -23,6 +23,12 @@ describe('dashboard page modules', () => {
     shifted.set(buf, 1);
     const g = decodeGxmp(shifted.subarray(1));
     assert.deepEqual(Array.from(g.data), Array.from(data));
+    // As a Node Buffer (what mqtt.js hands a subscriber): a view at an unaligned offset of a larger pool, whose
+    // slice() is another view (an earlier decoder read the pool's first bytes as the values).
+    const pool = Buffer.alloc(8192, 0x7f);
+    buf.copy(pool, 187);
+    const h = decodeGxmp(pool.subarray(187, 187 + buf.length));
+    assert.deepEqual(Array.from(h.data), Array.from(data));
     assert.throws(() => decodeGxmp(aligned.subarray(0, aligned.length - 4)), /length/);
     const bad = aligned.slice();
     bad[0] = 0x58;

@@ -34,6 +34,13 @@ export function decodeGxmp(buf: Uint8Array): GxmpFrame {
   }
   const start = buf.byteOffset + headerLen;
   // Float32Array views need 4-byte alignment; the payload is little-endian like every host a browser runs on.
-  const data = start % 4 === 0 ? new Float32Array(buf.buffer, start, n) : new Float32Array(buf.slice(headerLen).buffer, 0, n);
+  // The copy is explicit: a Node (or mqtt.js's browser polyfill) Buffer's slice() is a view, whose .buffer is the
+  // whole receive pool, not the values.
+  let data: Float32Array;
+  if (start % 4 === 0) data = new Float32Array(buf.buffer, start, n);
+  else {
+    data = new Float32Array(n);
+    new Uint8Array(data.buffer).set(buf.subarray(headerLen, headerLen + 4 * n));
+  }
   return { element: strings[0]!, method: strings[1]!, scanId: strings[2]!, width, height, sequence: dv.getUint32(12, true), timestampMs: dv.getFloat64(16, true), data };
 }
