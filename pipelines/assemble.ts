@@ -1,9 +1,13 @@
-// The whole acquisition pipeline in one place, used by the daemon and the CLI:
+// The whole acquisition pipeline as one RxJS composition (library API, exported from pipelines/index.ts):
 //   transport (bytes) -> [raw tap: recorder] -> codec (gemx frames | gemroc datagrams) -> HitBatch | EventBatch
 //   -> event formation (hits only) -> calibration + cube (fillCube)
 // plus a stats stream sampling every stage's counters. One RxJS emission per chunk / frame / batch, never per
 // event; everything between the transport and the cube runs synchronously per chunk, so when the raw tap has
 // returned for a chunk, that chunk's events are in the cube once the next chunk arrives.
+// The daemon does not use this composition: daemon/scan/acquisition.ts subscribes to the same transport
+// Observable and runs the same stages (FrameSink: decode -> formation -> fillCube) as synchronous calls per chunk,
+// because it must write each chunk to raw.gemx before decoding it and cut checkpoints at frame boundaries of
+// the recorded bytes, which this composition's raw tap does not give.
 import { filter, map, Observable, ReplaySubject, Subject, takeUntil, type OperatorFunction } from 'rxjs';
 import type { GemxrfConfig } from '../config/index.js';
 import type { EventBatch } from '../drivers/batches.js';
