@@ -6,8 +6,8 @@
 // returned for a chunk, that chunk's events are in the cube once the next chunk arrives.
 // The daemon does not use this composition: daemon/scan/acquisition.ts subscribes to the same transport
 // Observable and runs the same stages (FrameSink: decode -> formation -> fillCube) as synchronous calls per chunk,
-// because it must write each chunk to raw.gemx before decoding it and cut checkpoints at frame boundaries of
-// the recorded bytes, which this composition's raw tap does not give.
+// because it decodes exactly the bytes it recorded to raw.gemx (gemroc datagrams wrapped as DATAGRAM frames) and
+// cuts checkpoints at frame boundaries of that recording, interleaved with recovery and scan stops.
 import { filter, map, Observable, ReplaySubject, Subject, takeUntil, type OperatorFunction } from 'rxjs';
 import type { GemxrfConfig } from '../config/index.js';
 import type { EventBatch } from '../drivers/batches.js';
