@@ -115,11 +115,13 @@ export class ScanInference {
   startScan(scanId: string, cube: Cube): void {
     if (!this.active) return;
     const inf = this.config.inference;
+    const model = this.selected;
     const entry: ScanEngine = { scanId, cube, engine: Promise.resolve(null), startError: null, counted: false, ready: null, final: false, finishing: null };
     entry.engine = InferenceEngine.start({
-      cube, model: this.selected, modelsDir: inf.modelsDir, threads: inf.threads, relativeThreshold: inf.relativeThreshold,
+      cube, model, modelsDir: inf.modelsDir, threads: inf.threads, relativeThreshold: inf.relativeThreshold,
       absoluteThreshold: inf.absoluteThreshold, cycleBudgetMs: inf.cycleBudgetMs, minCounts: inf.minCounts, batchSize: inf.batchSize,
       timeoutMs: this.timeoutMs,
+      onFailure: (message) => this.log.error('the model worker failed; this scan has no more model maps', { scan: scanId, model, error: message }),
     }).then(
       (engine) => {
         entry.ready = engine;
@@ -131,7 +133,7 @@ export class ScanInference {
       (e: Error) => {
         if (e instanceof InferenceTimeoutError) this.timeouts++;
         entry.startError = e.message;
-        this.log.error('inference could not start; this scan has no model maps', { scan: scanId, model: this.selected, error: e.message });
+        this.log.error('inference could not start; this scan has no model maps', { scan: scanId, model, error: e.message });
         return null;
       },
     );
@@ -159,7 +161,6 @@ export class ScanInference {
       const s = engine.stats();
       this.timeouts += s.timeouts;
       entry.counted = true;
-      if (s.timeouts) this.log.error('the model timed out; this scan has no more model maps', { scan: scanId, model: s.model, error: s.lastError ?? '' });
     })();
     return entry.finishing;
   }

@@ -56,6 +56,8 @@ export interface InferenceEngineOptions {
   /** Deadline (ms) of the graph load and of each model run (a batch): a worker that shows no progress for this
    *  long is given up like a crashed one (default DEFAULT_INFERENCE_TIMEOUT_MS). stop() is bounded by it too. */
   timeoutMs?: number;
+  /** Called once when the worker dies or is given up at the deadline (not after stop() unless it timed out). */
+  onFailure?: (message: string) => void;
 }
 
 /** Default deadline of a graph load and of one model run: far above the slowest expected (a 512-spectrum batch
@@ -290,8 +292,7 @@ export class InferenceEngine {
     if (!this.running) return;
     this.timeouts++;
     const message = `model run timed out after ${seconds(this.timeoutMs)} (inference.workerTimeoutSeconds); the worker was given up`;
-    this.lastError = message;
-    this.fail(message);
+    this.fail(message, true);
     void endWorker(this.worker, this.control, this.timeoutMs);
   }
 
@@ -457,12 +458,15 @@ export class InferenceEngine {
     this.opts.onReport?.(r);
   }
 
-  private fail(message: string): void {
-    if (this.running && !this.stopping) this.lastError = message;
+  /** The worker died or was given up: pending requests reject; reported (lastError, onFailure) unless the engine
+   *  was already stopped or stopping (a timeout is reported even while stopping). */
+  private fail(message: string, report = this.running && !this.stopping): void {
+    if (report) this.lastError = message;
     this.running = false;
     clearInterval(this.watchdog);
     this.endedNow();
     for (const p of this.pending.values()) p.reject(new Error(`inference: ${message}`));
     this.pending.clear();
+    if (report) this.opts.onFailure?.(message);
   }
 }
