@@ -1,6 +1,7 @@
 // The configuration schema: every key, its type, range and default. One YAML file overrides any subset.
 // zod gives the TypeScript type (GemxrfConfig) and the validation with key paths from one definition.
 import { z } from 'zod';
+import { shippedModelsDir } from './package-paths.js';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const positive = z.number().positive();
@@ -140,7 +141,9 @@ export const inferenceSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Model name in modelsDir (NAME.onnx + NAME.json) or a path to an .onnx file. */
   model: z.string().min(1).default('lt-vit'),
-  modelsDir: z.string().default('models'),
+  // Default: the installed package's models/ (absolute), so the shipped models are found from any working
+  // directory; a relative path given here is taken from the working directory.
+  modelsDir: z.string().default(shippedModelsDir()),
   threads: int(1, 64).default(1),
   /** Re-infer a pixel when its counts grew by this fraction since its last inference ... */
   relativeThreshold: positive.default(0.25),

@@ -3,12 +3,12 @@
 // building fit/model maps and an HDF5 file of a large cube takes seconds of CPU that the daemon's event loop
 // must not spend. One export at a time; the scan being acquired is refused (its files are still growing).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { findPackageRoot } from '../../config/package-paths.js';
 import type { GemxrfConfig } from '../../config/index.js';
 import { RequestError, type MqttBridge } from '../mqtt/bridge.js';
 import { parseRequest } from '../requests.js';
@@ -34,12 +34,9 @@ export interface ExportRequestContext {
 
 /** The repository/package root (where bin/gemxrf.js lives), from this module's location in src or dist. */
 function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'bin', 'gemxrf.js')) && existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find bin/gemxrf.js for the export process');
+  const root = findPackageRoot();
+  if (!root) throw new Error('cannot find bin/gemxrf.js for the export process');
+  return root;
 }
 
 interface ChildResult {

@@ -24,6 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { BEAT, BUSY, createControl, takeWorker } from './native-gate.js';
 import type { Cube } from '../cube/cube.js';
 import type { MapSet } from '../maps/types.js';
+import { shippedModelsDir } from '../../config/package-paths.js';
 import { ModelCardError, readModelCard, type ModelCard } from './model-card.js';
 import { resolveModelPaths } from './onnx-model.js';
 import type { CycleReport, FromWorker, ProbeInit, ToWorker, Tuning, WorkerInit } from './protocol.js';
@@ -159,7 +160,7 @@ function loadError(first: FromWorker, onnx: string): Error {
  *  check, off the event loop and under the deadline. Rejects with ModelCardError, InferenceTimeoutError (the load
  *  did not end within timeoutMs; the worker was given up) or the load's error. */
 export async function probeModel(nameOrPath: string, opts: { modelsDir?: string; threads?: number; timeoutMs?: number } = {}): Promise<ModelCard> {
-  const paths = resolveModelPaths(nameOrPath, opts.modelsDir ?? 'models');
+  const paths = resolveModelPaths(nameOrPath, opts.modelsDir ?? shippedModelsDir());
   const card = readModelCard(paths.card);
   const control = createControl();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS;
@@ -298,7 +299,7 @@ export class InferenceEngine {
 
   /** Loads the model in a new worker; rejects with ModelCardError when the card and the graph disagree. */
   static async start(opts: InferenceEngineOptions): Promise<InferenceEngine> {
-    const paths = resolveModelPaths(opts.model ?? 'lt-vit', opts.modelsDir ?? 'models');
+    const paths = resolveModelPaths(opts.model ?? 'lt-vit', opts.modelsDir ?? shippedModelsDir());
     // The card is read here too: the element list sizes the shared maps before the worker starts.
     const card = readModelCard(paths.card);
     const { cube } = opts;

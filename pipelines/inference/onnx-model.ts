@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { shippedModelsDir } from '../../config/package-paths.js';
 import { ModelCardError, readModelCard, type ModelCard } from './model-card.js';
 
 export interface ModelOutputs {
@@ -14,7 +15,7 @@ export interface ModelOutputs {
 }
 
 /** Resolves a model name (in modelsDir) or a path to NAME.onnx / NAME.json into both paths. */
-export function resolveModelPaths(nameOrPath: string, modelsDir = 'models'): { onnx: string; card: string } {
+export function resolveModelPaths(nameOrPath: string, modelsDir = shippedModelsDir()): { onnx: string; card: string } {
   let onnx: string;
   if (nameOrPath.endsWith('.onnx')) onnx = resolve(nameOrPath);
   else if (nameOrPath.endsWith('.json')) onnx = resolve(nameOrPath.replace(/\.json$/, '.onnx'));

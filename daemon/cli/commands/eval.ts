@@ -8,12 +8,12 @@ import { LinearFitter } from '../../../pipelines/maps/fit.js';
 import { planRoi, roiFractions, ROI_BACKGROUNDS, type RoiBackground } from '../../../pipelines/maps/roi.js';
 import { bestThreshold, detectionBounds, FRACTION_THRESHOLDS, score, type DetectionBounds, type MethodResult, type TestSet } from '../../../pipelines/eval/evaluate.js';
 import type { EnergyGrid } from '../../../physics/index.js';
-import { numberOption } from '../context.js';
+import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
 
 interface EvalOptions {
   model?: string[];
-  modelsDir: string;
+  modelsDir?: string;
   n: string;
   seed: string;
   shift: string;
@@ -134,7 +134,7 @@ export function register(program: Command): void {
     .command('eval')
     .description('score models and the fit/roi baselines on a fresh held-out synthetic test set')
     .option('-m, --model <name|path>', 'model name in --models-dir or path to NAME.onnx (repeatable, comma list); default: every model in --models-dir', collect)
-    .option('--models-dir <dir>', 'where shipped models live', 'models')
+    .option('--models-dir <dir>', 'where the models live (default: inference.modelsDir, the shipped models/)')
     .option('-n, --n <count>', 'test spectra', '5000')
     .option('--seed <seed>', 'test-set seed: must differ from every seed the model was trained or validated on', '1000')
     .option('--shift <shift>', 'nominal | drift (conditions the nominal fit does not model)', 'nominal')
@@ -144,7 +144,8 @@ export function register(program: Command): void {
     .option('--by-counts', 'print R² and F1 by total counts per spectrum (exposure bands)')
     .option('--threads <n>', 'onnxruntime intra-op threads', '1')
     .option('--json', 'print JSON')
-    .action(async (opts: EvalOptions) => {
+    .action(async (opts: EvalOptions, cmd: Command) => {
+      const modelsDir = opts.modelsDir ?? configFor(cmd).inference.modelsDir;
       const n = numberOption('n', opts.n, { min: 10, max: 1_000_000, integer: true });
       const seed = numberOption('seed', opts.seed, { min: 0, max: 0xffffffff, integer: true });
       const threads = numberOption('threads', opts.threads, { min: 1, max: 64, integer: true });
@@ -156,17 +157,17 @@ export function register(program: Command): void {
       if (names.length === 0) {
         let files: string[] = [];
         try {
-          files = readdirSync(resolve(opts.modelsDir));
+          files = readdirSync(resolve(modelsDir));
         } catch {
-          throw new CliError(`no --model given and models dir '${opts.modelsDir}' cannot be read`);
+          throw new CliError(`no --model given and models dir '${modelsDir}' cannot be read`);
         }
         names = files.filter((f) => f.endsWith('.onnx')).sort().map((f) => f.replace(/\.onnx$/, ''));
-        if (names.length === 0 && opts.baselines === false) throw new CliError(`no models in '${opts.modelsDir}' and baselines disabled: nothing to evaluate`);
+        if (names.length === 0 && opts.baselines === false) throw new CliError(`no models in '${modelsDir}' and baselines disabled: nothing to evaluate`);
       }
       const models: OnnxModel[] = [];
       for (const name of names) {
         try {
-          models.push(await OnnxModel.load(name, { modelsDir: opts.modelsDir, threads }));
+          models.push(await OnnxModel.load(name, { modelsDir: modelsDir, threads }));
         } catch (err) {
           throw new CliError((err as Error).message);
         }
