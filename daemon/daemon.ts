@@ -233,7 +233,8 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         stats: () => {
           const p = manager.progress();
           return { state: manager.state, scan: p?.id ?? null, elapsedS: p?.elapsedS ?? 0, remainingS: p?.remainingS ?? null, events: p?.events ?? 0, targetCounts: p?.targetCounts ?? null,
-            ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0, link: link().state,
+            ...sampleRates(), framesOk: p?.framesOk ?? 0, framesLost: p?.framesLost ?? 0, crcErrors: p?.crcErrors ?? 0, bytesRecorded: p?.bytesRecorded ?? 0, checkpoints: p?.checkpoints ?? 0,
+            gemroc: p?.gemroc ?? null, formation: p?.formation ?? null, link: link().state,
             maps: maker.stats(), inference: inference.stats(), time: new Date().toISOString() };
         },
         acquiring: () => manager.state === 'acquiring',

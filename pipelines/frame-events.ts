@@ -16,7 +16,7 @@ import type { EventBatch } from '../drivers/batches.js';
 import type { GemxItem } from '../drivers/codecs/gemx-decode.js';
 import { GemrocDecoder, type GemrocCounters, type GemrocDecoderState } from '../drivers/codecs/gemroc-decode.js';
 import type { ChannelMapEntry } from '../config/schema.js';
-import { EventFormer } from './formation/event-former.js';
+import { EventFormer, type FormationCounters } from './formation/event-former.js';
 import type { EventFormerState } from './formation/former-state.js';
 
 /** What event formation needs from the configuration. */
@@ -82,6 +82,12 @@ export class FrameEvents {
   /** The gemroc decoder's counters (per-board packets and losses), or null before the first datagram. */
   get gemroc(): GemrocCounters | null {
     return this.gemrocDecoder?.counters ?? null;
+  }
+
+  /** Event formation's counters (hits in, events formed, every rejection), or null while no former exists
+   *  (an events-level stream never has one). */
+  get formation(): FormationCounters | null {
+    return this.former?.counters() ?? null;
   }
 
   /** True once an event former exists: clusters may be pending that only flush() releases (a checkpoint

@@ -7,6 +7,7 @@ import type { DecodedFrame } from '../drivers/codecs/gemx-decode.js';
 import type { GemrocCounters } from '../drivers/codecs/gemroc-decode.js';
 import { Calibration } from './calibration/calibration.js';
 import type { Cube } from './cube/cube.js';
+import type { FormationCounters } from './formation/event-former.js';
 import { FrameEvents, type FrameEventsState } from './frame-events.js';
 
 export class FrameSink {
@@ -34,6 +35,11 @@ export class FrameSink {
   /** gemroc-udp streams (DATAGRAM frames): the decoder's packet accounting, per board included; else null. */
   get gemroc(): GemrocCounters | null {
     return this.events.gemroc;
+  }
+
+  /** Event formation's counters once hits arrived (HITS frames, gemroc datagrams); null for events-level streams. */
+  get formation(): FormationCounters | null {
+    return this.events.formation;
   }
 
   get endSeen(): boolean {

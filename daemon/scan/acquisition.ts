@@ -5,7 +5,8 @@
 // A udp:// source (gemroc-udp) is recorded as a gemroc-udp recording: each datagram wrapped in a gemx
 // DATAGRAM frame, and that frame's bytes are what the decoder sees; FrameSink's FrameEvents decodes the
 // packet (config.detector.channelMap) into strip hits for event formation, exactly as recovery and export do
-// when they read raw.gemx back. Per-board packet accounting comes from that decoder (gemroc()).
+// when they read raw.gemx back. Per-board packet accounting comes from that decoder (gemroc()); event
+// formation's counters (hits-level streams: gemx HITS frames, gemroc-udp) from FrameSink too (formation()).
 // For hits-level and gemroc-udp streams a checkpoint also saves the formation state (clusters pending in event
 // formation, the gemroc decoder's per-board state) next to the cube, taken at the same frame boundary, so
 // recovery from it is exact (checkpoint-files.ts).
@@ -13,11 +14,12 @@ import { join } from 'node:path';
 import { redactSecrets } from '../../config/redact.js';
 import type { GemxrfConfig } from '../../config/index.js';
 import { GemxDecoder, zeroGemxCounters, type GemxCounters } from '../../drivers/codecs/gemx-decode.js';
-import { summarizeGemroc, type GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
+import { summarizeGemroc, zeroGemrocCounters, type GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
 import { StreamFormat } from '../../drivers/codecs/recording-header.js';
 import { RecordingWriter } from '../../drivers/file/recording-writer.js';
 import { streamFormatOfUrl } from '../../drivers/stream-format.js';
 import { Cube } from '../../pipelines/cube/cube.js';
+import { zeroFormationCounters, type FormationCounters } from '../../pipelines/formation/event-former.js';
 import { FrameSink } from '../../pipelines/frame-sink.js';
 import { saveCheckpointFiles } from './checkpoint-files.js';
 
@@ -81,7 +83,13 @@ export class Acquisition {
   gemroc(): GemrocSummary | null {
     if (!this.datagrams) return null;
     const g = this.sink.gemroc;
-    return g ? summarizeGemroc(g) : { datagrams: 0, packets: 0, hits: 0, unmapped: 0, badPackets: 0, packetsLost: 0, duplicates: 0, reordered: 0, boards: [] };
+    return summarizeGemroc(g ?? zeroGemrocCounters());
+  }
+
+  /** Event formation's counters (hits in, events formed, every rejection) for hits-level streams: gemroc-udp
+   *  scans (zeros before the first packet) and gemx streams once a HITS frame arrived; else null. */
+  formation(): FormationCounters | null {
+    return this.sink.formation ?? (this.datagrams ? zeroFormationCounters() : null);
   }
 
   /**

@@ -89,6 +89,7 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
     const startedMs = Date.parse(scan.startedAt);
     const durationS = Math.max(0, (Date.now() - startedMs) / 1000);
     const g = sink.gemroc ? summarizeGemroc(sink.gemroc) : null;
+    const f = sink.formation;
     const totals: ScanTotals = {
       events: c.eventsAdded,
       eventsIn: c.eventsIn,
@@ -99,6 +100,7 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
       durationS,
       meanRate: 0,
       ...(g ? { gemroc: g } : {}),
+      ...(f ? { formation: f } : {}),
     };
     return { cube, info: { id: scan.id, fromCheckpoint, formationRestored: formation !== null, checkpointOffset: from, tailBytes: size - from, events: c.eventsAdded }, totals };
   } finally {

@@ -9,6 +9,7 @@ import { relative } from 'node:path';
 import type { GemxrfConfig } from '../../config/index.js';
 import type { GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
 import type { Cube } from '../../pipelines/cube/cube.js';
+import type { FormationCounters } from '../../pipelines/formation/event-former.js';
 import type { Logger } from '../log.js';
 import type { ScanDb, ScanRecord, ScanTotals, StopCondition } from '../storage/db.js';
 import { makeScanId, scanDir, scanNameProblem } from '../storage/scan-names.js';
@@ -51,8 +52,10 @@ export interface ScanProgress {
   framesLost: number;
   crcErrors: number;
   checkpoints: number;
-  /** gemroc-udp sources: packets, hits and losses per board (framesLost includes packetsLost); else null. */
+  /** gemroc-udp sources: packets, hits, losses and restarts per board (framesLost includes packetsLost); else null. */
   gemroc: GemrocSummary | null;
+  /** Hits-level streams (gemx HITS frames, gemroc-udp): event formation's counters; null for events-level. */
+  formation: FormationCounters | null;
 }
 
 export class ScanManager extends EventEmitter {
@@ -188,6 +191,7 @@ export class ScanManager extends EventEmitter {
       crcErrors: c.crcErrors,
       checkpoints: cur.checkpoints,
       gemroc: g,
+      formation: cur.acquisition.formation(),
     };
   }
 
@@ -196,10 +200,12 @@ export class ScanManager extends EventEmitter {
     const c = cur.acquisition.counters;
     const k = cur.acquisition.cube.counters();
     const g = cur.acquisition.gemroc();
+    const f = cur.acquisition.formation();
     return {
       events: k.eventsAdded, eventsIn: k.eventsIn, bytesRecorded: cur.acquisition.recordedBytes, framesOk: c.framesOk,
       framesLost: c.framesLost + (g?.packetsLost ?? 0), crcErrors: c.crcErrors, durationS, meanRate: durationS > 0 ? k.eventsAdded / durationS : 0,
       ...(g ? { gemroc: g } : {}),
+      ...(f ? { formation: f } : {}),
     };
   }
 

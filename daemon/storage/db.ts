@@ -2,6 +2,7 @@
 // WAL, so readers never block the daemon). Schema changes are numbered migrations applied in order and
 // tracked with PRAGMA user_version; a database from a newer gemxrf is refused rather than misread.
 import type { GemrocSummary } from '../../drivers/codecs/gemroc-decode.js';
+import type { FormationCounters } from '../../pipelines/formation/event-former.js';
 import Database from 'better-sqlite3';
 
 export type ScanStatus = 'acquiring' | 'completed' | 'interrupted' | 'error';
@@ -22,6 +23,8 @@ export interface ScanTotals {
   meanRate: number;
   /** gemroc-udp scans: packets, hits and losses per board (framesLost then counts the packets lost). */
   gemroc?: GemrocSummary;
+  /** Hits-level scans (gemx HITS frames, gemroc-udp): event formation's counters (absent for events-level). */
+  formation?: FormationCounters;
 }
 
 export interface ScanRecord {

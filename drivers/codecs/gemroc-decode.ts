@@ -387,8 +387,8 @@ export class GemrocDecoder {
   }
 }
 
-/** What operators see of a gemroc-udp stream: totals and, per board that sent or lost packets, its packets
- *  and the packets missing from its own counter. */
+/** What operators see of a gemroc-udp stream: totals and, per board that sent, lost or restarted, its packets,
+ *  the packets missing from its own counter and its restarts. */
 export interface GemrocSummary {
   datagrams: number;
   packets: number;
@@ -399,7 +399,11 @@ export interface GemrocSummary {
   packetsLost: number;
   duplicates: number;
   reordered: number;
-  boards: Array<{ board: number; packets: number; lost: number }>;
+  /** Board restarts (timestamp back to ~0, not a wrap): the board was re-aligned to the others. */
+  boardRestarts: number;
+  /** Restarts whose fine re-alignment by cross-board coincidences found no clear peak (coarse offset kept). */
+  restartsUnaligned: number;
+  boards: Array<{ board: number; packets: number; lost: number; restarts: number }>;
 }
 
 export function summarizeGemroc(c: GemrocCounters): GemrocSummary {
@@ -407,10 +411,12 @@ export function summarizeGemroc(c: GemrocCounters): GemrocSummary {
   for (let b = 0; b < c.packetsByBoard.length; b++) {
     const packets = c.packetsByBoard[b] ?? 0;
     const lost = c.lostByBoard[b] ?? 0;
-    if (packets > 0 || lost > 0) boards.push({ board: b, packets, lost });
+    const restarts = c.restartsByBoard[b] ?? 0;
+    if (packets > 0 || lost > 0 || restarts > 0) boards.push({ board: b, packets, lost, restarts });
   }
   return {
     datagrams: c.datagrams, packets: c.packetsOk, hits: c.hits, unmapped: c.unmapped, badPackets: c.badLength + c.badHitCount,
-    packetsLost: c.framesLost, duplicates: c.duplicates, reordered: c.reordered, boards,
+    packetsLost: c.framesLost, duplicates: c.duplicates, reordered: c.reordered,
+    boardRestarts: c.boardRestarts, restartsUnaligned: c.restartsUnaligned, boards,
   };
 }

@@ -61,6 +61,15 @@ export interface FormationCounters {
   clockResets: number;
 }
 
+/** All formation counters at zero (a hits-level stream before its first hit). */
+export function zeroFormationCounters(): FormationCounters {
+  return {
+    hitsIn: 0, hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, clustersX: 0, clustersY: 0, events: 0,
+    xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0,
+    clockResets: 0,
+  };
+}
+
 export type FormationDetector = Pick<DetectorConfig, 'stripsPerPlane' | 'width' | 'height'>;
 
 export interface EventFormerOptions {
@@ -73,11 +82,7 @@ export class EventFormer {
   private readonly queues: [ClusterQueue, ClusterQueue];
   private clock = new Float64Array([-Infinity, -Infinity]);
   private settled = -Infinity;
-  private readonly c: FormationCounters = {
-    hitsIn: 0, hitsBadPlane: 0, hitsBadStrip: 0, hitsLate: 0, clustersX: 0, clustersY: 0, events: 0,
-    xOnly: 0, yOnly: 0, tooWide: 0, tooLong: 0, ratio: 0, adcSaturated: 0, forcedCuts: 0, stalledSettles: 0,
-    clockResets: 0,
-  };
+  private readonly c: FormationCounters = zeroFormationCounters();
   private out = allocEventBatch(1024);
   private readonly xScale: number;
   private readonly yScale: number;

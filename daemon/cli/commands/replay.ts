@@ -1,14 +1,19 @@
 // gemxrf replay FILE --info [--json]: what a recording holds (header, duration, frames by type, records,
-// gaps, CRC errors).
+// gaps, CRC errors); for hits-level recordings (gemx HITS frames, gemroc-udp) also event formation's counters
+// and the gemroc decoder's board restarts, from a second pass through the live scan's formation path
+// (formRecording, with the recording's own geometry and formation settings).
 // gemxrf replay FILE [--speed N|max] [--transport tcp --listen HOST:PORT | --transport udp --target HOST:PORT]:
 // serves the recording as the detector would (TCP server; gemroc recordings as UDP datagrams), paced by
 // the frames' timestamps.
 import type { Command } from 'commander';
+import type { FormationCounters } from '../../../pipelines/formation/event-former.js';
+import { formRecording } from '../../../pipelines/formation/recording-formation.js';
 import { StreamFormat } from '../../../drivers/codecs/recording-header.js';
 import { createFileTransport, fileUrlFor } from '../../../drivers/file/file-transport.js';
 import { RecordingReader } from '../../../drivers/file/recording-reader.js';
 import { summarizeRecording, type RecordingSummary } from '../../../drivers/file/recording-summary.js';
 import type { WireEndpoint } from '../../../simulator/emulators/endpoint.js';
+import { configFor } from '../context.js';
 import { CliError } from '../errors.js';
 
 interface ReplayOptions {
@@ -21,7 +26,36 @@ interface ReplayOptions {
   waitForClient: boolean;
 }
 
-function printInfo(s: RecordingSummary): void {
+/** --info's document: the recording summary, plus formation (hits-level recordings; null for events-level)
+ *  and, in `gemroc`, the decoder's board restarts. */
+type ReplayInfo = Omit<RecordingSummary, 'gemroc'> & {
+  gemroc?: NonNullable<RecordingSummary['gemroc']> & { boardRestarts: number; restartsUnaligned: number; restartsByBoard: Record<string, number> };
+  formation: FormationCounters | null;
+};
+
+function infoOf(file: string, cmd: Command): ReplayInfo {
+  let s: RecordingSummary;
+  try {
+    s = summarizeRecording(file);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const { gemroc, ...rest } = s;
+  if (!gemroc && s.hits === 0) return { ...rest, formation: null };
+  const f = formRecording(file, configFor(cmd));
+  const info: ReplayInfo = { ...rest, formation: f.formation };
+  if (gemroc) {
+    const c = f.gemroc;
+    const restartsByBoard: Record<string, number> = {};
+    c?.restartsByBoard.forEach((n, b) => {
+      if (n > 0) restartsByBoard[b] = n;
+    });
+    info.gemroc = { ...gemroc, boardRestarts: c?.boardRestarts ?? 0, restartsUnaligned: c?.restartsUnaligned ?? 0, restartsByBoard };
+  }
+  return info;
+}
+
+function printInfo(s: ReplayInfo): void {
   const c = s.counters;
   const lines = [
     `file:          ${s.path} (${s.fileBytes} bytes, header ${s.headerBytes})`,
@@ -38,6 +72,16 @@ function printInfo(s: RecordingSummary): void {
   if (s.gemroc) {
     const g = s.gemroc;
     lines.push(`gemroc:        ${g.packets} packets, ${g.hitWords} hit words, by board ${JSON.stringify(g.packetsByBoard)}, ${g.seqGaps} gaps (${g.framesLost} lost), ${g.duplicates} duplicates, ${g.reordered} reordered, ${g.badPackets} bad`);
+    lines.push(`restarts:      ${g.boardRestarts} board restarts, by board ${JSON.stringify(g.restartsByBoard)}, ${g.restartsUnaligned} unaligned`);
+  }
+  const f = s.formation;
+  if (f) {
+    lines.push(
+      `formation:     ${f.hitsIn} hits in, ${f.events} events formed from ${f.clustersX} X / ${f.clustersY} Y clusters`,
+      `rejected:      ${f.xOnly} x-only, ${f.yOnly} y-only, ${f.tooWide} too wide, ${f.tooLong} too long, ${f.ratio} ratio`,
+      `hits dropped:  ${f.hitsLate} late, ${f.hitsBadPlane} bad plane, ${f.hitsBadStrip} bad strip`,
+      `other:         ${f.clockResets} clock resets, ${f.forcedCuts} forced cuts, ${f.stalledSettles} stalled settles, ${f.adcSaturated} ADC saturated`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -110,21 +154,16 @@ export function register(program: Command): void {
     .command('replay')
     .description('inspect a .gemx recording (--info), or serve it as the detector would at 1x, Nx or max speed')
     .argument('<file>', 'recording (.gemx)')
-    .option('--info', 'print the header, duration, frame and record counts, gaps and errors, then exit')
+    .option('--info', 'print the header, duration, frame and record counts, gaps and errors (hits-level: event formation counters), then exit')
     .option('--json', 'with --info: print JSON')
     .option('--speed <factor>', "playback speed: 1, N (e.g. 10), or 'max'", '1')
     .option('--transport <kind>', 'serve over tcp (gemx recordings) or udp (gemroc-udp recordings)', 'tcp')
     .option('--listen <host:port>', 'tcp: address to listen on (port 0: any free port)', '127.0.0.1:48300')
     .option('--target <host:port>', 'udp: where to send the datagrams', '127.0.0.1:48350')
     .option('--no-wait-for-client', 'tcp: start at once instead of waiting for the first client')
-    .action(async (file: string, opts: ReplayOptions) => {
+    .action(async (file: string, opts: ReplayOptions, cmd: Command) => {
       if (opts.info) {
-        let s: RecordingSummary;
-        try {
-          s = summarizeRecording(file);
-        } catch (e) {
-          throw new CliError((e as Error).message);
-        }
+        const s = infoOf(file, cmd);
         if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
         else printInfo(s);
         return;
