@@ -5,6 +5,8 @@
 // restarts) shows the restart in scan.gemroc, in the totals, after crash recovery and in replay --info;
 // (3) an events-level scan has no formation block.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../daemon/log.js';
 import { recoverInterruptedScans } from '../../daemon/scan/recovery.js';
@@ -13,12 +15,28 @@ import { ScanDb, type ScanTotals } from '../../daemon/storage/db.js';
 import { encodeEventsFrame } from '../../drivers/codecs/gemx-encode.js';
 import { GemrocEncoder } from '../../drivers/codecs/gemroc-encode.js';
 import type { FormationCounters } from '../../pipelines/formation/event-former.js';
-import { runCli } from '../support/cli.js';
+import { repoRoot, runCli } from '../support/cli.js';
 import { eventBatch } from '../drivers/codecs/helpers.js';
 import { photonStream, toBatch, type Hit } from '../pipelines/formation/helpers/hit-stream.js';
 import { startRig, tempDir, testConfig, waitForMessage, type TestRig } from './helpers.js';
 
 const base = 'gemxrf/test';
+
+/** The CLI as a child process, asynchronously (the daemon in this process must keep serving meanwhile). */
+function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'gemxrf.js'), ...args], { env: { ...process.env, GEMXRF_FROM_SOURCE: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 /** Every cluster ends in exactly one counter (event-former.ts): exact once formation is flushed, and never
  *  exceeded while clusters still wait for their partner. */
@@ -82,6 +100,14 @@ describe('daemon: formation counters of a gemx HITS stream (simulator level hits
     plausible(state.scan!.formation);
     assertClusterBooks(state.scan!.formation, false);
     assert.equal(state.scan!.gemroc, null);
+
+    // `gemxrf scan status` prints them (its config names the daemon's instrument id: topic base gemxrf/test).
+    writeFileSync(join(dataDir, 'cli.yaml'), 'instrument:\n  id: test\n');
+    const st = await cliAsync(['--config', join(dataDir, 'cli.yaml'), 'scan', 'status', '--broker', daemon.brokerUrl]);
+    assert.equal(st.status, 0, st.stderr);
+    assert.match(st.stdout, /formed\s+[1-9]\d* events from [1-9]\d* hits \(\d+ X \/ \d+ Y clusters\)/);
+    assert.match(st.stdout, /rejected \d+ x-only, \d+ y-only, \d+ too wide, \d+ too long, \d+ ratio; \d+ late hits, 0 clock resets/);
+    assert.doesNotMatch(st.stdout, /gemroc/);
 
     const stopped = await req.request('scan/stop');
     assert.equal(stopped.status, 'ok', stopped.error);

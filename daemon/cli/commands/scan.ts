@@ -4,6 +4,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { GemxrfConfig } from '../../../config/index.js';
+import type { FormationCounters } from '../../../pipelines/formation/event-former.js';
 import { RequestClient, type DaemonResponse } from '../../mqtt/request-client.js';
 import { configFor, numberOption } from '../context.js';
 import { CliError } from '../errors.js';
@@ -60,6 +61,8 @@ interface Progress {
   targetCounts: number | null;
   framesLost: number;
   checkpoints: number;
+  gemroc?: { packets: number; packetsLost: number; boardRestarts: number; restartsUnaligned: number } | null;
+  formation?: FormationCounters | null;
 }
 
 interface StatusDoc {
@@ -78,6 +81,13 @@ function printStatus(s: StatusDoc): void {
     lines.push(`counts   ${s.scan.events}${s.scan.targetCounts ? ` / ${s.scan.targetCounts}` : ''}  (${Math.round(s.rates.eventsPerS)} /s)`);
     lines.push(`elapsed  ${fmtS(s.scan.elapsedS)}  remaining ${fmtS(s.scan.remainingS)}`);
     lines.push(`lost     ${s.scan.framesLost} frames, ${s.scan.checkpoints} checkpoints`);
+    const g = s.scan.gemroc;
+    if (g) lines.push(`gemroc   ${g.packets} packets, ${g.packetsLost} lost, ${g.boardRestarts} board restarts (${g.restartsUnaligned} unaligned)`);
+    const f = s.scan.formation;
+    if (f) {
+      lines.push(`formed   ${f.events} events from ${f.hitsIn} hits (${f.clustersX} X / ${f.clustersY} Y clusters)`);
+      lines.push(`rejected ${f.xOnly} x-only, ${f.yOnly} y-only, ${f.tooWide} too wide, ${f.tooLong} too long, ${f.ratio} ratio; ${f.hitsLate} late hits, ${f.clockResets} clock resets`);
+    }
   } else if (s.lastScan) lines.push(`last     ${s.lastScan}`);
   if (s.error) lines.push(`error    ${s.error}`);
   process.stdout.write(lines.join('\n') + '\n');
