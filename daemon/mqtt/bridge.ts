@@ -27,6 +27,49 @@ export class RequestError extends Error {
   }
 }
 
+/** The longest topic MQTT can carry (a UTF-8 string with a 16-bit length). */
+export const MAX_TOPIC_BYTES = 65_535;
+
+/**
+ * Why a topic cannot be published to (null: it can): empty, too long, NUL, a wildcard, or a control character
+ * or non-character (MQTT 5 lets a broker drop the connection of a client that publishes one: mosquitto does).
+ * mqtt.js checks none of this: a publish to `a/#` gets the daemon disconnected by mosquitto, an empty topic's
+ * publish never settles, and a topic over 65535 bytes leaves the client unable to complete later QoS 1 publishes.
+ */
+export function topicProblem(topic: string): string | null {
+  if (topic.length === 0) return 'it is empty';
+  const bytes = Buffer.byteLength(topic, 'utf8');
+  if (bytes > MAX_TOPIC_BYTES) return `it is too long (${bytes} bytes; MQTT allows ${MAX_TOPIC_BYTES})`;
+  if (topic.includes('\u0000')) return 'it contains a NUL character';
+  if (/[+#]/.test(topic)) return 'it contains a wildcard (+ or #), which cannot be published to';
+  for (const ch of topic) {
+    const cp = ch.codePointAt(0)!;
+    if (cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) {
+      return `it contains ${cp <= 0x9f ? 'a control character' : 'a Unicode non-character'} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}), which brokers may refuse`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why an MQTT 5 request's response topic is not answered (null: it is): a topic that cannot be published to,
+ * one starting with `$` (reserved for the broker), or one inside the daemon's own tree other than
+ * `BASE/response/...` (an answer on `BASE/request/...` would be taken for a new request, one on `BASE/state`
+ * or `BASE/availability` for the daemon's own message).
+ */
+export function responseTopicProblem(topic: string, base: string): string | null {
+  const p = topicProblem(topic);
+  if (p) return p;
+  if (topic.startsWith('$')) return 'it starts with $ (topics reserved for the broker)';
+  if ((topic === base || topic.startsWith(`${base}/`)) && !topic.startsWith(`${base}/response/`)) return `it is one of the daemon's own topics (only ${base}/response/... may be named)`;
+  return null;
+}
+
+/** A topic (or command) for a log line or an error: JSON-quoted, so control characters show, cut to 120 characters. */
+function shownTopic(topic: string): string {
+  return JSON.stringify(topic.length > 120 ? `${topic.slice(0, 120)}…` : topic) + (topic.length > 120 ? ` (${topic.length} characters)` : '');
+}
+
 export type RequestHandler = (data: Record<string, unknown>) => Promise<unknown> | unknown;
 
 export interface LiveOptions {
@@ -126,7 +169,8 @@ export class MqttBridge {
     if (this.opts.protocolVersion === 5) {
       p.properties = {};
       if (opts.contentType) p.properties.contentType = opts.contentType;
-      if (opts.userProperties) p.properties.userProperties = opts.userProperties;
+      // An empty set must not be passed on: mqtt-packet cannot encode it and the publish then never settles.
+      if (opts.userProperties && Object.keys(opts.userProperties).length > 0) p.properties.userProperties = opts.userProperties;
       if (opts.expirySeconds) p.properties.messageExpiryInterval = opts.expirySeconds;
     }
     return p;
@@ -135,6 +179,11 @@ export class MqttBridge {
   private async send(topic: string, payload: Buffer | string, opts: LiveOptions): Promise<void> {
     const c = this.client;
     if (!c || !this.connected) return;
+    const problem = topicProblem(topic);
+    if (problem) {
+      this.log('warn', `not published to ${shownTopic(topic)}: ${problem}`);
+      return;
+    }
     try {
       await c.publishAsync(topic, payload, this.publishOptions(opts));
     } catch (err) {
@@ -164,6 +213,22 @@ export class MqttBridge {
     if (!topic.startsWith(prefix)) return;
     const command = topic.slice(prefix.length);
     let transaction: unknown;
+    // The answer goes to BASE/response/<command>, and with MQTT 5 also to the request's response topic when it
+    // names one that can be answered (docs/mqtt.md). Neither is published to unless it is a legal topic: mqtt.js
+    // does not check, and one bad publish can get the daemon disconnected or wedge its client.
+    const defaultTopic = this.topic(`response/${command}`);
+    const defaultProblem = topicProblem(defaultTopic);
+    if (defaultProblem) this.log('warn', `request on ${shownTopic(topic)}: no answer on ${shownTopic(defaultTopic)}: ${defaultProblem}`);
+    let responseTopic = props?.responseTopic ? props.responseTopic : undefined; // an empty one names none
+    let badResponseTopic: string | null = null;
+    if (responseTopic !== undefined) {
+      const problem = responseTopicProblem(responseTopic, this.base);
+      if (problem) {
+        badResponseTopic = `the request's response topic ${shownTopic(responseTopic)} cannot be answered: ${problem}`;
+        this.log('warn', `request ${shownTopic(command)} refused: ${badResponseTopic}`);
+        responseTopic = undefined;
+      }
+    }
     const reply = async (body: Record<string, unknown>) => {
       const msg = JSON.stringify(transaction === undefined ? body : { ...body, transaction });
       const c = this.client;
@@ -173,10 +238,10 @@ export class MqttBridge {
         opts.properties = { contentType: 'application/json' };
         if (props?.correlationData) opts.properties.correlationData = props.correlationData;
       }
-      await c.publishAsync(this.topic(`response/${command}`), msg, opts).catch(() => undefined);
+      if (!defaultProblem) await c.publishAsync(defaultTopic, msg, opts).catch(() => undefined);
       // MQTT 5 request/response: also answer on the topic the requester asked for.
-      if (props?.responseTopic && props.responseTopic !== this.topic(`response/${command}`)) {
-        await c.publishAsync(props.responseTopic, msg, opts).catch(() => undefined);
+      if (responseTopic !== undefined && responseTopic !== defaultTopic) {
+        await c.publishAsync(responseTopic, msg, opts).catch(() => undefined);
       }
     };
     if (payload.length > this.maxRequestBytes) return reply({ status: 'error', error: `request too large (${payload.length} bytes; limit ${this.maxRequestBytes})` });
@@ -201,6 +266,8 @@ export class MqttBridge {
         return reply({ status: 'error', error: `transaction cannot be echoed: ${(err as Error).message}` });
       }
     }
+    // A response topic that cannot be answered makes the request a bad one: refused, nothing is done.
+    if (badResponseTopic) return reply({ status: 'error', error: badResponseTopic });
     const handler = this.handlers.get(command);
     if (!handler) return reply({ status: 'error', error: `unknown command '${command}' (known: ${[...this.handlers.keys()].sort().join(', ')})` });
     try {
