@@ -2,14 +2,23 @@
 // in events/s and MB/s on one core, next to a C decoder (gcc -O2, built into bench/.build/ at bench time)
 // doing the same work on the same bytes: once with zlib's crc32 (what node's zlib.crc32 wraps) and once
 // with a slice-by-8 table CRC.
+// gemroc-udp decode throughput: GemrocDecoder.decode (header, per-board packet counter, 31-bit timestamp unwrap
+// and restart check, channel map, HitBatch per packet) on packets made by GemrocEncoder, in hits/s and MB/s,
+// next to two references measured in the same run on the same hits: a plain JS loop over the same packet
+// bytes (the hit words read with a DataView and unpacked into typed arrays: no channel map, no unwrap, no
+// per-packet allocation), and the gemx decoder on the same hits as HITS frames of 8192.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allocEventBatch, type EventBatch } from '../drivers/batches.js';
+import { configSchema } from '../config/schema.js';
+import { allocEventBatch, allocHitBatch, type EventBatch, type HitBatch } from '../drivers/batches.js';
 import { crc32IsNative } from '../drivers/codecs/crc32.js';
 import { GemxDecoder } from '../drivers/codecs/gemx-decode.js';
-import { encodeEventsFrame } from '../drivers/codecs/gemx-encode.js';
+import { encodeEventsFrame, encodeHitsFrames } from '../drivers/codecs/gemx-encode.js';
+import { GemrocDecoder } from '../drivers/codecs/gemroc-decode.js';
+import { GemrocEncoder } from '../drivers/codecs/gemroc-encode.js';
+import { GEMROC_HITS_AT, GEMROC_PACKET_BYTES, GEMROC_TRAILER_AT } from '../drivers/codecs/gemroc-format.js';
 
 const EVENTS = 4_000_000, PER_FRAME = 8192, REPS = 8;
 const build = join(dirname(fileURLToPath(import.meta.url)), '.build');
@@ -147,6 +156,116 @@ function runC(stream: Uint8Array): Map<string, { rate: number; probe: number }> 
   return res;
 }
 
+const HITS = 2_000_000;
+
+/** HITS hits on the default two-board wiring (board b reads plane b, 128 strips), ~2 M hits/s of device time,
+ *  as gemroc packets (GemrocEncoder, chunks of 360 hits so the boards' packets interleave as on the wire)
+ *  and as gemx HITS frames. */
+function makeHits(): { hits: HitBatch; packets: Uint8Array[]; frames: Uint8Array } {
+  let s = 123456789;
+  const next = () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), s >>> 0);
+  const hits = allocHitBatch(HITS);
+  let t = 5_000_000;
+  for (let i = 0; i < HITS; i++) {
+    hits.plane[i] = next() & 1;
+    hits.strip[i] = next() % 128;
+    hits.adc[i] = next() % 4096;
+    t += 4 * (next() % 250); // on the 4 ns ASIC grid: the packets carry these times exactly
+    hits.t[i] = t;
+  }
+  hits.n = HITS;
+  const enc = new GemrocEncoder(configSchema.parse({}).detector.channelMap);
+  const packets: Uint8Array[] = [];
+  for (let i = 0; i < HITS; i += 360) packets.push(...enc.encode(hits, i, Math.min(HITS, i + 360)));
+  if (enc.unmappable !== 0) throw new Error('decode bench: unmappable hits');
+  const fs = encodeHitsFrames(0, hits);
+  const frames = new Uint8Array(fs.reduce((a, f) => a + f.length, 0));
+  let o = 0;
+  for (const f of fs) (frames.set(f, o), (o += f.length));
+  return { hits, packets, frames };
+}
+
+/** Best of REPS seconds for run(); run returns the hits it produced and a probe of their values. */
+function best(run: () => { n: number; probe: number }): { s: number; probe: number } {
+  let b = Infinity;
+  let probe = 0;
+  for (let r = 0; r < REPS; r++) {
+    const t0 = process.hrtime.bigint();
+    const out = run();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (out.n !== HITS) throw new Error(`decode bench: ${out.n} hits, expected ${HITS}`);
+    b = Math.min(b, dt);
+    probe = out.probe;
+  }
+  return { s: b, probe };
+}
+
+function gemrocBench(): void {
+  const { hits, packets, frames } = makeHits();
+  const map = configSchema.parse({}).detector.channelMap;
+  const packetBytes = packets.length * GEMROC_PACKET_BYTES;
+  // the same probe everywhere: plane + strip + adc of every hit, and the sum of their times (as decoded)
+  let want = 0;
+  for (let i = 0; i < HITS; i++) want += hits.plane[i]! + hits.strip[i]! + hits.adc[i]! + hits.t[i]! * 1e-9;
+  const decoder = best(() => {
+    const d = new GemrocDecoder(map);
+    let n = 0;
+    let probe = 0;
+    for (const p of packets) {
+      const b = d.decode(p)!;
+      for (let i = 0; i < b.n; i++) probe += b.plane[i]! + b.strip[i]! + b.adc[i]! + b.t[i]! * 1e-9;
+      n += b.n;
+    }
+    if (d.counters.boardRestarts !== 0 || d.counters.framesLost !== 0) throw new Error('decode bench: restarts or losses');
+    return { n, probe };
+  });
+  // Reference 1: the bytes alone. One pair of arrays per packet, like the decoder's batch, but no channel map,
+  // unwrap or counters (the raw fields: board as plane, channel + 32 * asic as strip, adc, fpga/asic time).
+  const plain = best(() => {
+    let n = 0;
+    let probe = 0;
+    for (const p of packets) {
+      const dv = new DataView(p.buffer, p.byteOffset, p.length);
+      const k = dv.getUint16(GEMROC_TRAILER_AT, true) >>> 3;
+      const board = dv.getUint32(8, true) & 0xf;
+      const strip = new Uint16Array(k);
+      const adc = new Uint16Array(k);
+      const t = new Float64Array(k);
+      for (let i = 0; i < k; i++) {
+        const lo = dv.getUint32(GEMROC_HITS_AT + 8 * i, true);
+        const hi = dv.getUint32(GEMROC_HITS_AT + 8 * i + 4, true);
+        strip[i] = ((lo >>> 2) & 0x3) * 32 + ((lo >>> 4) & 0x1f);
+        adc[i] = hi >>> 20;
+        t[i] = ((hi & 0xfffff) * 2048 + (lo >>> 21)) * 16384 + ((lo >>> 9) & 0xfff) * 4;
+      }
+      for (let i = 0; i < k; i++) probe += board + strip[i]! + adc[i]! + t[i]! * 1e-9;
+      n += k;
+    }
+    return { n, probe };
+  });
+  // Reference 2: the gemx decoder on the same hits (HITS frames, CRC-checked).
+  const gemx = best(() => {
+    const d = new GemxDecoder();
+    let n = 0;
+    let probe = 0;
+    for (let p = 0; p < frames.length; p += 1 << 20) {
+      for (const f of d.push(frames.subarray(p, p + (1 << 20)))) {
+        const b = f.item as HitBatch;
+        for (let i = 0; i < b.n; i++) probe += b.plane[i]! + b.strip[i]! + b.adc[i]! + b.t[i]! * 1e-9;
+        n += b.n;
+      }
+    }
+    return { n, probe };
+  });
+  const same = (p: number) => (Math.abs(p - want) < 1e-9 * Math.abs(want) ? 'same values' : `VALUES DIFFER (${p} vs ${want})`);
+  const line = (label: string, r: { s: number; probe: number }, bytes: number) =>
+    `  ${label.padEnd(34)} ${(HITS / r.s / 1e6).toFixed(1)} M hits/s (${(bytes / r.s / 1e6).toFixed(0)} MB/s)   ${same(r.probe)}`;
+  console.log(`\ngemroc-udp decode, ${(HITS / 1e6).toFixed(0)} M hits on 2 boards in ${packets.length} packets of ${GEMROC_PACKET_BYTES} bytes (${(packetBytes / 1e6).toFixed(1)} MB), best of ${REPS} (values summed in every loop alike)`);
+  console.log(line('GemrocDecoder.decode', decoder, packetBytes));
+  console.log(line('plain loop over the same bytes', plain, packetBytes) + `   decoder/plain ${(plain.s / decoder.s).toFixed(2)}`);
+  console.log(line('gemx HITS decode, same hits', gemx, frames.length) + `   gemroc/gemx ${(gemx.s / decoder.s).toFixed(2)} (${(frames.length / 1e6).toFixed(1)} MB)`);
+}
+
 export default async function (): Promise<void> {
   const stream = makeStream();
   const bytesPerEvent = stream.length / EVENTS;
@@ -168,4 +287,5 @@ export default async function (): Promise<void> {
     const s8 = c.get('slice8')!;
     console.log(`  C -O2 slice-by-8 crc   ${(s8.rate / 1e6).toFixed(1)} M events/s (${mbps(s8.rate)} MB/s)`);
   }
+  gemrocBench();
 }
