@@ -27,10 +27,36 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** The offending value as shown in a message: JSON, cut to a line's worth (a pasted 100 kB string must not
- *  make a 100 kB error line). */
+/** Characters that would break a one-problem-per-line output or disguise it: C0 and C1 control characters
+ *  (newline, carriage return, tab, escape...), DEL, the line and paragraph separators, bidi controls, BOM. */
+const UNPRINTABLE = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff';
+const UNPRINTABLE_ANY = new RegExp(`[${UNPRINTABLE}]`);
+const UNPRINTABLE_ALL = new RegExp(`[${UNPRINTABLE}]`, 'g');
+
+/** The text with those characters written as JSON escapes (`\n`, `\t`, `\u2028`): one printable line. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE_ALL, (ch) => {
+    const json = JSON.stringify(ch).slice(1, -1);
+    return json !== ch ? json : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** One key of a problem's path: as it is, or JSON-quoted (`"a\nb"`) when it is empty, holds a character
+ *  that is not printable on one line, or starts with a quote (so a quoted segment is never ambiguous). */
+export function pathSegment(key: PropertyKey): string {
+  const text = String(key);
+  return text === '' || text.startsWith('"') || UNPRINTABLE_ANY.test(text) ? printable(JSON.stringify(text)) : text;
+}
+
+/** A problem's key path: `histogram.channels`, `detector.channelMap.0.board`, `maps."a\nb"`. */
+export function keyPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map(pathSegment).join('.');
+}
+
+/** The offending value as shown in a message: JSON (control characters escaped), cut to a line's worth (a
+ *  pasted 100 kB string must not make a 100 kB error line). */
 function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = printable(JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -53,11 +79,11 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of issues) {
-    const base = issue.path.map(String).join('.');
+    const base = keyPath(issue.path);
     const got = valueAt(input, issue.path);
     switch (issue.code) {
       case 'unrecognized_keys':
-        for (const key of issue.keys) out.push({ path: base ? `${base}.${key}` : key, reason: 'unknown key' });
+        for (const key of issue.keys) out.push({ path: base ? `${base}.${pathSegment(key)}` : pathSegment(key), reason: 'unknown key' });
         break;
       case 'invalid_type':
         // A required key left out (e.g. a channelMap entry without `board`) is missing, not of a wrong type.
@@ -80,7 +106,8 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): Config
         out.push({ path: base || '(root)', reason: `${issue.message}${got !== undefined ? ` (got ${shown(got)})` : ''}` });
     }
   }
-  return out;
+  // Every reason on one printable line too, whatever a message quotes.
+  return out.map((p) => ({ path: p.path, reason: printable(p.reason) }));
 }
 
 /** Validates a raw (parsed YAML) config; returns the config with defaults, or the list of problems. */
@@ -99,7 +126,7 @@ export function defaultConfig(): GemxrfConfig {
 export function parseConfigText(text: string): { raw: unknown; problems: ConfigProblem[] } {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    return { raw: undefined, problems: doc.errors.map((e) => ({ path: '(yaml)', reason: e.message.split('\n')[0] ?? e.message })) };
+    return { raw: undefined, problems: doc.errors.map((e) => ({ path: '(yaml)', reason: printable(e.message.split('\n')[0] ?? e.message) })) };
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) return { raw, problems: [{ path: '(root)', reason: 'expected a mapping of sections' }] };
@@ -164,7 +191,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
     if (!path) {
       // Variables outside the sections (GEMXRF_DEBUG, GEMXRF_FROM_SOURCE) belong to the CLI, not here.
       const section = sectionOf(template, parts);
-      if (section) problems.push({ path: name, reason: `not a configuration key (no key of '${section}' is spelt like that)` });
+      if (section) problems.push({ path: printable(name), reason: `not a configuration key (no key of '${section}' is spelt like that)` });
       continue;
     }
     if (path.length === 0) continue;

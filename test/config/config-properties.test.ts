@@ -113,12 +113,45 @@ describe('config validation (property-based): the key path and the reason, never
           node = node[last] as Record<string, unknown>;
         }
         Object.defineProperty(node, k, { value: v, enumerable: true, configurable: true, writable: true });
-        const full = level ? `${level}.${k}` : k;
+        // A key starting with a quote is shown JSON-quoted (so that a quoted key is never ambiguous).
+        const shownKey = k.startsWith('"') ? JSON.stringify(k) : k;
+        const full = level ? `${level}.${shownKey}` : shownKey;
         const problems = check(raw);
         const what = `${full} -> ${JSON.stringify(problems).slice(0, 300)}`;
         assert.ok(problems.some((p) => p.path === full && p.reason === 'unknown key'), what);
       }),
       { seed: 42, numRuns: 150 },
+    );
+  });
+
+  it('every problem is one printable line, whatever characters the keys and values hold; an odd key reads back', () => {
+    // Keys and values with line breaks, control characters, separators, bidi controls, quotes, any code point.
+    const nasty = fc.constantFrom('\n', '\r', '\r\n', '\t', '\u0000', '\u001b', '\u007f', '\u0085', '\u2028', '\u2029', '\u202e', '\ufeff', '"', '\\', '.', ' ');
+    const oddString = fc.array(fc.oneof(nasty, fc.string({ maxLength: 4, unit: 'binary' })), { minLength: 1, maxLength: 5 }).map((parts) => parts.join(''));
+    const levels = ['', 'histogram', 'mqtt', 'mqtt.embedded', 'detector.channelMap.0'];
+    const badLine = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+    fc.assert(
+      fc.property(fc.constantFrom(...levels), oddString.filter((k) => !['histogram', 'mqtt', 'detector', 'embedded'].includes(k)), oddString, fc.constantFrom('instrument.id', 'mqtt.baseTopic', 'log.level', 'detector.width'), (level, k, v, valuePath) => {
+        const raw = withValue(valuePath, v);
+        let node: Record<string, unknown> = raw;
+        for (const part of level ? level.split('.') : []) {
+          if (part === 'channelMap') node[part] = [{ ...validEntry }];
+          else node[part] ??= {};
+          node = node[part] as Record<string, unknown>;
+        }
+        Object.defineProperty(node, k, { value: 1, enumerable: true, configurable: true, writable: true });
+        const problems = check(raw);
+        const what = JSON.stringify(problems).slice(0, 400);
+        for (const p of problems) {
+          const line = `${p.path}: ${p.reason}`;
+          assert.doesNotMatch(line, badLine, `not one printable line: ${JSON.stringify(line)} (${what})`);
+        }
+        // The unknown key is named: its last path segment reads back as the key (JSON-quoted when odd).
+        const prefix = level ? `${level}.` : '';
+        const named = problems.filter((p) => p.reason === 'unknown key' && p.path.startsWith(prefix)).map((p) => p.path.slice(prefix.length));
+        assert.ok(named.some((seg) => seg === k || (seg.startsWith('"') && JSON.parse(seg) === k)), `${JSON.stringify(k)} named: ${what}`);
+      }),
+      { seed: 42, numRuns: 200 },
     );
   });
 

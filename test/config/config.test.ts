@@ -124,6 +124,42 @@ describe('config', () => {
     assert.throws(() => loadConfig({ file: bad, env: {} }), (e: unknown) => e instanceof ConfigError && e.problems[0]!.path === 'instrument.id');
   });
 
+  it('a key or value with a newline or other control character stays on its problem\'s one line (regression)', () => {
+    const r = validateConfig({
+      histogram: { 'a\nb': 1, 'tab\there': 2, '"q': 3, '': 4, 'ok key': 5, 'esc\u001b[31m': 6 },
+      instrument: { id: 'x\ny\u2028' },
+      'sec\u2028tion': {},
+      mqtt: { protocolVersion: 'v\u0085' },
+    });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const lines = r.problems.map((p) => `${p.path}: ${p.reason}`);
+    const all = lines.join('\n');
+    // The odd key is JSON-quoted, so it reads back with JSON.parse; a plain one is shown as it is.
+    assert.ok(lines.includes('histogram."a\\nb": unknown key'), all);
+    assert.ok(lines.includes('histogram."tab\\there": unknown key'), all);
+    assert.ok(lines.includes('histogram."esc\\u001b[31m": unknown key'), all);
+    assert.ok(lines.includes('histogram."\\"q": unknown key'), all);
+    assert.ok(lines.includes('histogram."": unknown key'), all);
+    assert.ok(lines.includes('histogram.ok key: unknown key'), all);
+    assert.ok(lines.includes('"sec\\u2028tion": unknown key'), all);
+    assert.ok(lines.some((l) => l.startsWith('instrument.id: ') && l.includes('(got "x\\ny\\u2028")')), all);
+    assert.ok(lines.some((l) => l.startsWith('mqtt.protocolVersion: ') && l.includes('"v\\u0085"')), all);
+    for (const l of lines) assert.doesNotMatch(l, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/, JSON.stringify(l));
+    const env = applyEnvOverrides({}, { 'GEMXRF_MQTT_X\nY': '1' });
+    assert.deepEqual(env.map((p) => p.path), ['GEMXRF_MQTT_X\\nY']);
+  });
+
+  it('gemxrf config check: a YAML key with a newline or an escape sequence is one line each', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gemxrf-cfg-'));
+    const file = join(dir, 'keys.yaml');
+    writeFileSync(file, 'histogram:\n  "bad\\nkey": 1\n  "\\e[31mred": 2\ndetector:\n  width: "wide\\r\\nload"\n');
+    const r = runCli(['config', 'check', file]);
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice().sort(), ['detector.width: wrong type: expected number, got string', 'histogram."\\u001b[31mred": unknown key', 'histogram."bad\\nkey": unknown key'].sort(), r.stdout);
+  });
+
   it('gemxrf config check prints ok, or the problems and exits 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gemxrf-cfg-'));
     const good = join(dir, 'good.yaml');
