@@ -323,8 +323,10 @@ export class EventFormer {
       this.c.ratio++;
       return;
     }
+    // Grow first, then take the (possibly new) batch: writing into the batch read before growOut() lost one event
+    // per growth (the write landed past the old batch's end and its count went to the discarded batch).
+    if (this.out.n === this.out.x.length) this.growOut();
     const out = this.out;
-    if (out.n === out.x.length) this.growOut();
     const k = out.n++;
     const w = this.detector.width;
     const h = this.detector.height;

@@ -61,6 +61,20 @@ describe('pipelines/formation', () => {
     assert.deepEqual(counters, { ...zeroCounters, hitsIn: hits.length, hitsBadPlane: 1, hitsBadStrip: 1, clustersX: 5, clustersY: 5, events: 1, xOnly: 1, yOnly: 1, tooWide: 1, tooLong: 1, ratio: 1 });
   });
 
+  it('one batch forming more events than the output buffer holds (1024) returns every one of them', () => {
+    // Found by the daemon's formation counters: the cube got one event fewer than formation counted. The
+    // output batch grew while the event being written still pointed at the old one: one event lost per growth.
+    const hits: Hit[] = [];
+    for (let i = 0; i < 5000; i++) hits.push(...photon(1000 + i * 10_000, [[(i * 7) % 120, 300]], [[(i * 13) % 120, 300]]));
+    const f = new EventFormer(params, detector);
+    const first = f.push(toBatch(hits));
+    const all = eventList([first, f.flush()]);
+    assert.equal(f.counters().events, 5000);
+    assert.equal(all.length, 5000, 'events returned = events counted');
+    assert.ok(first.n > 1024, `the first push released ${first.n} events at once (more than the initial buffer)`);
+    for (let i = 0; i < first.n; i++) assert.equal(first.t[i], 1000 + i * 10_000, `event ${i} in order, none skipped`);
+  });
+
   it('cuts on the strip gap and the time gap', () => {
     // Two strips 3 apart (> stripGap 2) on X at the same time: two X clusters; one Y cluster -> 1 event + 1 x-only.
     const a = run(photon(1000, [[10, 300], [13, 300]], [[40, 300]]));
