@@ -24,6 +24,7 @@ import { registerRequests } from './requests.js';
 import { registerPixelRequest } from './pixel-request.js';
 import { startDashboard } from './http/index.js';
 import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js';
+import { MapSaver } from './scan/save-maps.js';
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
 import { writableProbe } from './storage/writable-probe.js';
@@ -96,7 +97,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     const dataDir = prepareDataDir(config.storage.dataDir);
     const db = new ScanDb(resolve(dataDir, 'gemxrf.db'));
     cleanups.push(() => db.close());
-    const recovered = await recoverInterruptedScans(dataDir, db, log);
+    const recovered = await recoverInterruptedScans(dataDir, db, log, { saveMaps: config.storage.saveMaps });
 
     // MQTT: the embedded aedes broker speaks 3.1.1 only, so the bridge uses protocol 4 with it.
     let broker: EmbeddedBroker | null = null;
@@ -243,6 +244,12 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       maker,
       { cadenceSeconds: config.maps.cadenceSeconds, log },
     );
+    // storage.saveMaps: each stopped scan's final maps into its folder (scans/<id>/maps/), after its last
+    // final publication, off the stop's path.
+    const saver = new MapSaver({
+      enabled: config.storage.saveMaps, dataDir, db, log, roiBackground: config.maps.roi.background,
+      event: (ev) => void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 }),
+    });
     manager.on('state', () => void publisher.publishState());
     manager.on('event', (ev: { type: string; scan?: { id: string } | null; reason?: string }) => {
       void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 });
@@ -257,9 +264,12 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       void publisher.publishMaps();
       if (!scanId) return;
       void inference.finishScan(scanId, { finalPass: ev.reason !== 'shutdown' }).then(() => {
-        if (manager.lastScanId !== scanId || manager.state === 'acquiring' || manager.state === 'starting') return;
-        publisher.scanStopped();
-        void publisher.publishMaps();
+        if (manager.lastScanId === scanId && manager.state !== 'acquiring' && manager.state !== 'starting') {
+          publisher.scanStopped();
+          void publisher.publishMaps();
+        }
+        // The maps of the scan's last final publication (the model's final pass included when it ran).
+        saver.save(scanId, () => publisher.finalMaps(scanId));
       });
     });
     const storageWritable = writableProbe(dataDir);
@@ -309,6 +319,8 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         // The stopped scan's final maps go out (its fit may still be running in its worker), then the map
         // workers end: no thread outlives the daemon.
         await publisher.close();
+        // The stopped scan's maps into its folder, before the database and the bridge close.
+        if (!(await saver.settled())) log.warn('saving the scan maps did not end in time; the scan folder may lack maps/');
         await publisher.publishState().catch(() => undefined);
         // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.
         cleanups.pop(); // publisher already closed

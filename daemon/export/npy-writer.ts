@@ -2,6 +2,7 @@
 // dataset writer in simulator/ does not cover. Header: magic, version, u16 length, a Python dict literal
 // padded so the data starts on a 64-byte boundary; data little-endian in C order.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export type NpyExportArray = Uint32Array | Float32Array | Float64Array | Uint8Array;
 
@@ -37,6 +38,23 @@ export function writeNpyFile(path: string, a: NpyExportArray, shape: readonly nu
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 16 << 20));
   } finally {
     closeSync(fd);
+  }
+  return header.length + bytes.length;
+}
+
+/** writeNpyFile without holding the event loop (fs/promises): the same header and bytes. The array must not
+ *  change until the promise settles (the writes read it in place). */
+export async function writeNpyFileAsync(path: string, a: NpyExportArray, shape: readonly number[]): Promise<number> {
+  const count = shape.reduce((x, y) => x * y, 1);
+  if (count !== a.length) throw new Error(`npy: shape (${shape.join(', ')}) holds ${count} values, array has ${a.length}`);
+  const header = npyHeaderFor(a, shape);
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const fh = await open(path, 'w');
+  try {
+    await fh.write(header);
+    for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, Math.min(bytes.length - off, 16 << 20))).bytesWritten;
+  } finally {
+    await fh.close();
   }
   return header.length + bytes.length;
 }

@@ -7,6 +7,8 @@
 //     The final cycle after a stop waits for maps of every event of the cube before it publishes the index.
 //   - The model maps (methods 'model' and 'presence') come from the scan's inference engine through
 //     LiveSource.modelMaps: the worker writes them, we only copy them out.
+//   - A final cycle keeps what it published (finalMaps): the scan folder's saved maps (daemon/scan/save-maps.ts)
+//     are those very arrays.
 import type { Cube } from '../../pipelines/cube/cube.js';
 import { elementMap } from '../../pipelines/maps/types.js';
 import type { ScanModelMaps } from '../inference/scan-inference.js';
@@ -54,6 +56,19 @@ interface IndexDoc {
   model: Record<string, unknown> | null;
 }
 
+/** What a scan's last final cycle published: its roi/fit results and its model maps (live views). */
+export interface FinalMaps {
+  scanId: string;
+  width: number;
+  height: number;
+  /** The cube's events at that cycle (the stopped scan's all). */
+  events: number;
+  classical: ScanMaps[];
+  /** Classical methods without final maps (their worker failed for this scan). */
+  missing: string[];
+  model: ScanModelMaps | null;
+}
+
 /** Live frames older than this are stale: MQTT 5 brokers drop them instead of delivering late. */
 const LIVE_EXPIRY_S = 10;
 
@@ -77,6 +92,10 @@ export class LivePublisher {
   /** After a stop the maps of the stopped scan (this id) are brought up to date once more. */
   private pendingFinalScan: string | null = null;
   private closed = false;
+  /** The last final cycle's maps (of one scan: the latest stopped). */
+  private lastFinal: FinalMaps | null = null;
+  /** The model maps the cycle in progress published (publishModelMaps). */
+  private cycleModel: ScanModelMaps | null = null;
   mapCycles = 0;
 
   constructor(
@@ -159,6 +178,17 @@ export class LivePublisher {
     await this.maker.release();
   }
 
+  /** The scan's final maps once its final publications in flight or pending are done (scanStopped, then
+   *  publishMaps): those of the last one. null when the scan had no final cycle (another scan shows). */
+  async finalMaps(scanId: string): Promise<FinalMaps | null> {
+    for (;;) {
+      if (this.cycle) await this.cycle;
+      else if (this.pendingFinalScan === scanId && !this.closed) await this.publishMaps();
+      else break;
+    }
+    return this.lastFinal?.scanId === scanId ? this.lastFinal : null;
+  }
+
   private async mapCycle(cube: Cube, scanId: string, final: boolean): Promise<void> {
     if (scanId !== this.indexScan) {
       this.entries.clear();
@@ -168,13 +198,21 @@ export class LivePublisher {
     // The events these maps cover: model maps see model.eventsInferred; roi and fit entries carry their own.
     const doc: IndexDoc = { scanId, final, events: cube.totalEvents, model: this.indexDoc?.scanId === scanId ? this.indexDoc.model : null };
     this.indexDoc = doc;
+    let classical: ScanMaps[] | null = null;
+    const missing: string[] = [];
     if (final) {
       // From here only this cycle publishes the scan's classical maps: live results still arriving are dropped.
       this.finalScan = scanId;
       const results = await Promise.all(this.maker.runners.map((r) => r.complete(cube, scanId)));
+      classical = [];
       for (const [i, r] of results.entries()) {
-        if (r) await this.publishClassical(r);
-        else this.entries.delete(this.maker.runners[i]!.method);
+        if (r) {
+          await this.publishClassical(r);
+          classical.push(r);
+        } else {
+          this.entries.delete(this.maker.runners[i]!.method);
+          missing.push(this.maker.runners[i]!.method);
+        }
       }
       // The scan's workers end with its final maps (a later final cycle reuses these results).
       await this.maker.release(scanId);
@@ -187,7 +225,9 @@ export class LivePublisher {
       }
     }
     await new Promise<void>((r) => setImmediate(r)); // let queued chunks in before the model maps
+    this.cycleModel = null;
     doc.model = await this.publishModelMaps(scanId);
+    if (classical) this.lastFinal = { scanId, width: cube.width, height: cube.height, events: doc.events, classical, missing, model: this.cycleModel };
     this.mapCycles++;
     await this.publishIndex();
   }
@@ -252,6 +292,7 @@ export class LivePublisher {
    *  the live/maps index (or null, with no model entries). */
   private async publishModelMaps(scanId: string): Promise<Record<string, unknown> | null> {
     const m = this.source.modelMaps?.(scanId);
+    this.cycleModel = m ?? null;
     if (!m) {
       this.entries.delete('model');
       this.entries.delete('presence');

@@ -12,7 +12,15 @@
 // only slower), as for a corrupt cube checkpoint. A checkpoint written before formation state existed (its
 // header names no formation file) is used as before: for a hits-level stream the events pending at that cut
 // are then lost or mis-paired.
+// Maps (storage.saveMaps): a recovered scan's folder gets roi and fit maps of the rebuilt cube (maps/, as a
+// stopped scan's: save-maps.ts), computed here in-process with the scan's own configuration: recovery runs at
+// start-up, before the broker and the link, so nothing waits on the event loop, and it costs seconds once per
+// crashed scan (~2 s each for fit and snip roi at 256 x 256 x 256). No model maps: a full-resolution pass
+// means loading a graph that may no longer be the scan's model, for tens of seconds on a large grid; the export
+// (`gemxrf scan export`, request/scan/export) makes them on demand.
 import { existsSync } from 'node:fs';
+import { buildMaps, cubeGrid } from '../../pipelines/maps/build.js';
+import { roiBackgroundFromConfig } from '../../pipelines/maps/roi.js';
 import { join } from 'node:path';
 import { configSchema, type GemxrfConfig } from '../../config/index.js';
 import { zeroGemxCounters } from '../../drivers/codecs/gemx-decode.js';
@@ -26,6 +34,7 @@ import type { ScanDb, ScanRecord, ScanTotals } from '../storage/db.js';
 import { scanDir } from '../storage/scan-names.js';
 import { CHECKPOINT_FILE, RAW_FILE } from './acquisition.js';
 import { loadCheckpointFiles, saveCheckpointFiles } from './checkpoint-files.js';
+import { writeScanMaps } from './save-maps.js';
 
 export interface RecoveredScan {
   id: string;
@@ -109,14 +118,34 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
 }
 
 /** Finds scans left 'acquiring' by a crash and recovers each; a scan that cannot be rebuilt is marked 'error'. */
-export async function recoverInterruptedScans(dataDir: string, db: ScanDb, log: Logger): Promise<RecoveredScan[]> {
+/** roi and fit maps of a recovered cube into the scan folder (see the header); the error, or null. */
+async function saveRecoveredMaps(dataDir: string, scan: ScanRecord, cube: Cube, log: Logger): Promise<string | null> {
+  const parsed = configSchema.safeParse(scan.config);
+  const config: GemxrfConfig = parsed.success ? parsed.data : configSchema.parse({});
+  const methods = config.maps.methods.filter((m): m is 'roi' | 'fit' => m === 'roi' || m === 'fit');
+  if (methods.length === 0) return null;
+  try {
+    const roi = roiBackgroundFromConfig(config.maps.roi);
+    const classical = methods.map((method) => ({ method, events: cube.totalEvents, maps: buildMaps(cube, cubeGrid(cube), method, config.maps.elements, { roi }).maps }));
+    const r = await writeScanMaps(dataDir, { scanId: scan.id, width: cube.width, height: cube.height, events: cube.totalEvents, classical, model: null, roiBackground: config.maps.roi.background });
+    log.info('recovered scan maps saved', { scan: scan.id, methods: r.methods.join(','), files: r.files.length });
+    return null;
+  } catch (e) {
+    const msg = (e as Error).message;
+    log.error('cannot save the recovered scan maps (the scan is recovered)', { scan: scan.id, error: msg });
+    return `maps not saved: ${msg}`;
+  }
+}
+
+export async function recoverInterruptedScans(dataDir: string, db: ScanDb, log: Logger, opts: { saveMaps?: boolean } = {}): Promise<RecoveredScan[]> {
   const out: RecoveredScan[] = [];
   for (const scan of db.listScans({ status: 'acquiring', limit: 1000 })) {
     log.warn('found a scan interrupted by a crash; rebuilding its cube', { scan: scan.id });
     try {
-      const { info, totals } = await rebuildScanCube(dataDir, scan, db, log);
+      const { cube, info, totals } = await rebuildScanCube(dataDir, scan, db, log);
+      const mapsError = opts.saveMaps ? await saveRecoveredMaps(dataDir, scan, cube, log) : null;
       // Totals of frames are for the tail only when resuming from a checkpoint; the cube counts are complete.
-      db.finishScan(scan.id, { status: 'interrupted', stopReason: 'crash', stoppedAt: new Date().toISOString(), totals });
+      db.finishScan(scan.id, { status: 'interrupted', stopReason: 'crash', stoppedAt: new Date().toISOString(), totals, error: mapsError });
       log.info('recovered interrupted scan', { scan: scan.id, fromCheckpoint: info.fromCheckpoint, formationRestored: info.formationRestored, checkpointOffset: info.checkpointOffset, tailBytes: info.tailBytes, events: info.events });
       out.push(info);
     } catch (e) {
