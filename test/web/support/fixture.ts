@@ -48,6 +48,9 @@ export interface DashboardOptions {
   methods?: Array<'roi' | 'fit' | 'model'>;
   /** Credentials the embedded broker demands (none by default). */
   brokerAuth?: { username: string; password: string };
+  /** More simulator settings (config simulator.*), e.g. `{ level: 'hits' }` for gemx HITS frames, or
+   *  `{ transport: 'udp', level: 'hits' }` for gemroc-udp packets. */
+  simulator?: Record<string, unknown>;
 }
 
 export function dashboardConfig(o: DashboardOptions): GemxrfConfig {
@@ -57,7 +60,7 @@ export function dashboardConfig(o: DashboardOptions): GemxrfConfig {
     mqtt: { embedded: { host: '127.0.0.1', port: 0, wsPort: 0, ...o.brokerAuth } },
     storage: { dataDir: o.dataDir, checkpointSeconds: 2, flushSeconds: 0.5 },
     maps: { methods: o.methods ?? ['roi', 'fit'], elements: o.elements ?? ['Cr', 'Cu', 'Pb'], cadenceSeconds: o.cadenceSeconds ?? 0.5 },
-    simulator: { enabled: true, rate: o.rate ?? 20_000, listen: '127.0.0.1:0' },
+    simulator: { enabled: true, rate: o.rate ?? 20_000, listen: '127.0.0.1:0', ...o.simulator },
     http: { enabled: true, host: '127.0.0.1', port: 0, webRoot: o.webRoot },
     log: { level: 'error' },
   });
