@@ -90,7 +90,10 @@ export const mqttSchema = z.strictObject({
   /** External broker URL (mqtt://, mqtts://, ws://, wss://); null starts the embedded broker. */
   url: z.string().nullable().default(null),
   baseTopic: z.string().regex(/^[^#+\s]+$/, 'no wildcards or spaces').default('gemxrf'),
-  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  /** auto: MQTT 5, or 3.1.1 for the rest of the run when the broker refuses 5 (it speaks 3.1.1 only);
+   *  5: MQTT 5 only (a broker that refuses it fails the start); 4: MQTT 3.1.1 only. Before 'auto' existed the
+   *  default was 5; configs that say 5 or 4 stay valid. The embedded broker (aedes) always gets 3.1.1. */
+  protocolVersion: z.union([z.literal('auto'), z.literal(5), z.literal(4)]).default('auto'),
   username: z.string().nullable().default(null),
   password: z.string().nullable().default(null),
   ca: z.string().nullable().default(null),

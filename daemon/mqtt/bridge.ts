@@ -8,7 +8,9 @@ export interface BridgeOptions {
   url: string;
   baseTopic: string;
   instrumentId: string;
-  protocolVersion: 4 | 5;
+  /** 'auto': MQTT 5, falling back to 3.1.1 for the rest of the run when the broker refuses 5; 5: MQTT 5 only
+   *  (a broker that refuses it fails the start, with the reason); 4: MQTT 3.1.1 only. */
+  protocolVersion: 4 | 5 | 'auto';
   username?: string | null;
   password?: string | null;
   ca?: string | null;
@@ -87,6 +89,18 @@ export class MqttBridge {
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly retained = new Map<string, { payload: Buffer | string; opts: LiveOptions }>();
   private readonly maxRequestBytes: number;
+  /** The MQTT version of the current client: 5 first unless 4 is configured, 4 after a fallback. */
+  private version: 4 | 5;
+  private fallback = false;
+  /** A 3.1.1 attempt made because the broker dropped an MQTT 5 CONNECT unanswered (not yet a fallback). */
+  private probing = false;
+  private stopped = false;
+  /** The last reason each version could not connect, for the message of a failed start. */
+  private readonly failures = new Map<4 | 5, string>();
+  private firstReady: Promise<void> | null = null;
+  /** Set while start() waits for the first connection: settles it (with an error: start fails). */
+  private onStarted: ((err?: Error) => void) | null = null;
+  private replaceTimer: NodeJS.Timeout | undefined;
   readonly base: string;
   connected = false;
   reconnects = 0;
@@ -94,6 +108,7 @@ export class MqttBridge {
   constructor(private readonly opts: BridgeOptions) {
     this.base = `${opts.baseTopic}/${opts.instrumentId}`;
     this.maxRequestBytes = opts.maxRequestBytes ?? 64 * 1024;
+    this.version = opts.protocolVersion === 4 ? 4 : 5;
   }
 
   topic(sub: string): string {
@@ -104,10 +119,71 @@ export class MqttBridge {
     this.handlers.set(command, handler);
   }
 
+  /** The MQTT version in use (after a fallback: 4), or that the next connection attempt will use. */
+  get protocolVersion(): 4 | 5 {
+    return this.version;
+  }
+
+  /** True once this run fell back from MQTT 5 to 3.1.1 because the broker refused 5 (sticky until stop()). */
+  get fellBack(): boolean {
+    return this.fallback;
+  }
+
   async start(): Promise<void> {
     const o = this.opts;
+    // Every start tries MQTT 5 again (unless 4 is configured): a broker upgraded since the last run is used with 5.
+    this.version = o.protocolVersion === 4 ? 4 : 5;
+    this.fallback = false;
+    this.probing = false;
+    this.stopped = false;
+    this.failures.clear();
+    this.firstReady = null;
+    let settle: ((err?: Error) => void) | null = null;
+    const started = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(err) : resolve());
+    });
+    this.onStarted = (err) => {
+      const s = settle;
+      settle = null;
+      this.onStarted = null;
+      s?.(err);
+    };
+    this.client = this.connectClient(this.version);
+    const t = setTimeout(() => this.onStarted?.(new Error(this.failureMessage('within 10 s'))), 10_000);
+    try {
+      await started;
+    } catch (err) {
+      // Nothing keeps trying in the background after a failed start.
+      this.stopped = true;
+      clearTimeout(this.replaceTimer);
+      await this.client?.endAsync(true).catch(() => undefined);
+      this.client = null;
+      throw err;
+    } finally {
+      clearTimeout(t);
+    }
+    // Subscribed and announced before start() returns, so callers can rely on both.
+    await this.firstReady;
+  }
+
+  /** Why the broker could not be used, for a start that failed: the last failure with each version tried. */
+  private failureMessage(when: string): string {
+    const o = this.opts;
+    const tried = [...this.failures].map(([v, why]) => `with MQTT ${v === 5 ? '5' : '3.1.1'}: ${why}`);
+    const because = tried.length ? `: ${tried.join('; ')}` : ' (no answer)';
+    let hint = '';
+    const v5 = this.failures.get(5);
+    if (o.protocolVersion === 5 && v5 && /unacceptable protocol version|unsupported protocol version/i.test(v5)) {
+      hint = ' (the broker does not speak MQTT 5: set mqtt.protocolVersion to auto or 4)';
+    }
+    return `cannot connect to MQTT broker ${o.url}${when ? ` ${when}` : ''}${because}${hint}`;
+  }
+
+  /** One mqtt.js client speaking `version`; replaced by a new one when the bridge falls back to 3.1.1. */
+  private connectClient(version: 4 | 5): MqttClient {
+    const o = this.opts;
     const options: IClientOptions = {
-      protocolVersion: o.protocolVersion,
+      protocolVersion: version,
       clientId: `gemxrf-${o.instrumentId}-${process.pid}`,
       clean: true,
       reconnectPeriod: 1000,
@@ -120,36 +196,116 @@ export class MqttBridge {
     if (o.cert) options.cert = readFileSync(o.cert);
     if (o.key) options.key = readFileSync(o.key);
     const client = mqtt.connect(o.url, options);
-    this.client = client;
-    let firstReady: Promise<void> | null = null;
+    const current = () => client === this.client && !this.stopped;
+    // The connection attempt under way: whether a CONNACK came, and the error it ended with (if any).
+    let connack = false;
+    let attemptError: (Error & { code?: unknown }) | null = null;
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'connect') {
+        connack = false;
+        attemptError = null;
+      }
+    });
+    client.on('packetreceive', (p) => {
+      if (p.cmd === 'connack') connack = true;
+    });
     client.on('connect', () => {
-      if (this.connected) return;
+      if (!current() || this.connected) return;
       this.connected = true;
-      this.log('info', `mqtt connected to ${o.url} (MQTT ${o.protocolVersion === 5 ? '5' : '3.1.1'})`);
+      if (this.probing) {
+        // 3.1.1 accepted right after the broker dropped an MQTT 5 CONNECT unanswered: it does not speak 5.
+        this.probing = false;
+        this.fallBack('it closed the connection on the MQTT 5 CONNECT without an answer and accepts 3.1.1');
+      }
+      this.failures.clear();
+      this.log('info', `mqtt connected to ${o.url} (MQTT ${version === 5 ? '5' : '3.1.1'})`);
       const ready = this.onConnected().catch((err: Error) => this.log('warn', `mqtt setup after connect failed: ${err.message}`));
-      firstReady ??= ready;
+      this.firstReady ??= ready;
+      this.onStarted?.();
     });
     client.on('reconnect', () => {
-      this.reconnects++;
+      if (current()) this.reconnects++;
     });
     client.on('close', () => {
+      if (!current()) return;
       if (this.connected) this.log('warn', 'mqtt connection lost; reconnecting');
       this.connected = false;
+      if (connack) return; // a refused CONNACK: handled on its error
+      if (this.probing) {
+        // The 3.1.1 attempt after a dropped MQTT 5 CONNECT failed too: not a version problem (a broker or a
+        // proxy in front of it that drops every connection), so back to 5 for the next attempt.
+        this.probing = false;
+        this.replaceClient(5, 1000);
+        return;
+      }
+      // Closed before any CONNACK. With no error (the broker closed the connection) or a reset, a broker
+      // that does not speak MQTT 5 may have dropped the v5 CONNECT (some do that instead of answering with
+      // return code 1): the next attempt tries 3.1.1, and only a 3.1.1 connection accepted right then makes
+      // the fallback stick. A connection that never opened (ECONNREFUSED, DNS, TLS...) says nothing about the
+      // version: mqtt.js retries it as it is.
+      const code = (attemptError as (Error & { code?: unknown }) | null)?.code;
+      const dropped = attemptError === null || code === 'ECONNRESET' || code === 'EPIPE';
+      if (!dropped) return;
+      this.failures.set(version, attemptError ? `connection reset (${String(code)})` : 'the broker closed the connection without answering the CONNECT');
+      if (this.opts.protocolVersion === 'auto' && version === 5 && !this.fallback) {
+        this.log('debug', 'mqtt: the broker closed the connection on the MQTT 5 CONNECT without an answer; trying 3.1.1');
+        this.probing = true;
+        this.replaceClient(4, 1000);
+      }
     });
-    client.on('error', (err) => this.log('warn', `mqtt: ${err.message}`));
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (!current()) return;
+      attemptError = err;
+      const rc = err.code;
+      if (connack && typeof rc === 'number') {
+        // A CONNACK refusal: mqtt.js does not retry those. 1 is a 3.1.1 broker's "unacceptable protocol version"
+        // (not a valid MQTT 5 reason code: the broker answered in 3.1.1), 0x84 an MQTT 5 broker's "unsupported
+        // protocol version".
+        const versionRefused = rc === 1 || rc === 0x84;
+        this.failures.set(version, err.message);
+        if (versionRefused && version === 5 && this.opts.protocolVersion === 'auto' && !this.fallback) {
+          this.fallBack(`it answered the MQTT 5 CONNECT with "${err.message}"`);
+          this.replaceClient(4, 0);
+          return;
+        }
+        // While starting, the start fails with the reason; later, the daemon runs on without the broker.
+        if (this.onStarted) this.onStarted(new Error(this.failureMessage('')));
+        else this.log('error', `mqtt: the broker refused the connection (MQTT ${version === 5 ? '5' : '3.1.1'}): ${err.message}; not retrying`);
+        return;
+      }
+      this.failures.set(version, err.message);
+      this.log('warn', `mqtt: ${err.message}`);
+    });
     client.on('message', (topic, payload, packet) => {
+      if (!current()) return;
       // A request must never take the daemon down: anything that escapes onMessage is logged, not rethrown.
       this.onMessage(topic, payload, packet.properties).catch((err: Error) => this.log('error', `request on ${topic} failed: ${err.stack ?? err}`));
     });
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`cannot connect to MQTT broker ${o.url} within 10 s`)), 10_000);
-      client.once('connect', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    // Subscribed and announced before start() returns, so callers can rely on both.
-    await firstReady;
+    return client;
+  }
+
+  /** Uses 3.1.1 for the rest of this run (reconnects included), logged once. */
+  private fallBack(why: string): void {
+    if (this.fallback) return;
+    this.fallback = true;
+    this.version = 4;
+    this.log('warn', `mqtt: broker ${this.opts.url} does not speak MQTT 5 (${why}): using 3.1.1; response topics, correlation data and user properties are unavailable`);
+  }
+
+  /** Ends the current client and connects a new one with `version` after `delayMs` (like mqtt.js's own
+   *  reconnect period, so a broker that drops every connection is not hammered); the old client's events are
+   *  ignored from now. */
+  private replaceClient(version: 4 | 5, delayMs: number): void {
+    const old = this.client;
+    this.client = null;
+    this.version = version;
+    old?.end(true);
+    clearTimeout(this.replaceTimer);
+    this.replaceTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.reconnects++;
+      this.client = this.connectClient(version);
+    }, delayMs);
   }
 
   /** After every (re)connect: subscribe, announce online, republish the retained state. */
@@ -166,7 +322,7 @@ export class MqttBridge {
 
   private publishOptions(opts: LiveOptions): IClientPublishOptions {
     const p: IClientPublishOptions = { retain: opts.retain ?? false, qos: opts.qos ?? 0 };
-    if (this.opts.protocolVersion === 5) {
+    if (this.version === 5) {
       p.properties = {};
       if (opts.contentType) p.properties.contentType = opts.contentType;
       // An empty set must not be passed on: mqtt-packet cannot encode it and the publish then never settles.
@@ -234,7 +390,7 @@ export class MqttBridge {
       const c = this.client;
       if (!c) return;
       const opts: IClientPublishOptions = { qos: 1 };
-      if (this.opts.protocolVersion === 5) {
+      if (this.version === 5) {
         opts.properties = { contentType: 'application/json' };
         if (props?.correlationData) opts.properties.correlationData = props.correlationData;
       }
@@ -282,11 +438,16 @@ export class MqttBridge {
 
   /** Publishes offline and disconnects cleanly (the last will covers unclean exits). */
   async stop(): Promise<void> {
+    clearTimeout(this.replaceTimer);
     const c = this.client;
-    if (!c) return;
+    if (!c) {
+      this.stopped = true;
+      return;
+    }
     if (this.connected) await c.publishAsync(this.topic('availability'), 'offline', { retain: true, qos: 1 }).catch(() => undefined);
     // Marked disconnected first, so the close that endAsync causes is not logged as a lost connection.
     this.connected = false;
+    this.stopped = true;
     await c.endAsync().catch(() => undefined);
     this.client = null;
     this.connected = false;
