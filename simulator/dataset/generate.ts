@@ -108,7 +108,16 @@ export function* generateDataset(opts: DatasetOptions): Generator<DatasetBlock> 
 }
 
 /** Generates a whole dataset in memory (for evaluation sets): rows concatenated over blocks. */
-export function generateDatasetArrays(opts: DatasetOptions): { recipe: DatasetRecipe; spectra: Float32Array; fractions: Float32Array; presence: Uint8Array; significance: Float32Array } {
+export function generateDatasetArrays(opts: DatasetOptions): {
+  recipe: DatasetRecipe;
+  spectra: Float32Array;
+  fractions: Float32Array;
+  presence: Uint8Array;
+  significance: Float32Array;
+  /** Per block (rows [b x blockSize, ...)), the conditions it was drawn under: blockResponses() turns one
+   *  into the exact components (the oracle fit in pipelines/eval uses them). */
+  nuisances: Nuisance[];
+} {
   const recipe = datasetRecipe(opts);
   const C = recipe.grid.channels;
   const E = recipe.elements.length;
@@ -116,13 +125,15 @@ export function generateDatasetArrays(opts: DatasetOptions): { recipe: DatasetRe
   const fractions = new Float32Array(recipe.n * E);
   const presence = new Uint8Array(recipe.n * E);
   const significance = new Float32Array(recipe.n * E);
+  const nuisances: Nuisance[] = [];
   for (const blk of generateDataset(opts)) {
+    nuisances.push(blk.nuisance);
     spectra.set(blk.spectra, blk.start * C);
     fractions.set(blk.fractions, blk.start * E);
     presence.set(blk.presence, blk.start * E);
     significance.set(blk.significance, blk.start * E);
   }
-  return { recipe, spectra, fractions, presence, significance };
+  return { recipe, spectra, fractions, presence, significance, nuisances };
 }
 
 /** A block's own random stream: blocks are independent of each other (and could be made in parallel). */
@@ -138,11 +149,8 @@ export function generateBlock(recipe: DatasetRecipe, blockIndex: number, start: 
   const C = grid.channels;
   const E = elements.length;
   const nuisance = drawNuisance(rng, recipe.nuisance);
-  const { det, bg } = nuisance;
-  const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
-  const responses = elements.map((el) => elementResponse(grid, el, det, tube));
-  const bgResponse = backgroundResponse(grid, bg, det);
-  const detResponse = detectorLinesResponse(grid, det);
+  const { det } = nuisance;
+  const { elements: responses, background: bgResponse, detectorLines: detResponse } = blockResponses(grid, elements, nuisance);
   const detShare = det.cuShare + det.alShare;
 
   const spectra = new Float32Array(count * C);
@@ -187,6 +195,18 @@ export interface BlockResponses {
   elements: readonly Float64Array[];
   background: Float64Array;
   detectorLines: Float64Array;
+}
+
+/** The unit-sum responses a block with these conditions mixes (what generateBlock uses): every element's,
+ *  the background's and the detector lines'. Cached in physics, so calling it again for a block is cheap. */
+export function blockResponses(grid: EnergyGrid, elements: readonly string[], nuisance: Nuisance): BlockResponses {
+  const { det, bg } = nuisance;
+  const tube = { anode: bg.tubeAnode, kV: bg.tubeKV };
+  return {
+    elements: elements.map((el) => elementResponse(grid, el, det, tube)),
+    background: backgroundResponse(grid, bg, det),
+    detectorLines: detectorLinesResponse(grid, det),
+  };
 }
 
 /**
