@@ -125,13 +125,20 @@ describe('MQTT version: 5 where the broker speaks it, 3.1.1 where it does not', 
   this.timeout(40_000);
   let aedes: EmbeddedBroker;
   const base = 'gemxrf/test';
+  const bin = mosquittoPath();
+  let mosquitto: Mosquitto;
 
   before(async () => {
     aedes = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: null });
+    if (bin) {
+      mosquitto = new Mosquitto(bin, await freePort(), tempDir('gemxrf-fallback-mosq-'));
+      await mosquitto.start();
+    }
   });
 
   after(async () => {
     await aedes?.close();
+    await mosquitto?.kill();
   });
 
   it('aedes refuses an MQTT 5 CONNECT as a 3.1.1 broker must: CONNACK return code 1, then closes', async () => {
@@ -194,6 +201,149 @@ describe('MQTT version: 5 where the broker speaks it, 3.1.1 where it does not', 
       assert.equal(log.lines.filter((l) => FALLBACK.test(l.msg)).length, 1);
       const r = await req!.request('health');
       assert.equal(r.status, 'ok');
+    });
+  });
+
+  describe('the bridge', () => {
+    const fronts: ConnectFront[] = [];
+    const bridges: MqttBridge[] = [];
+    const front = async (target: number, dropV5 = false) => {
+      const f = new ConnectFront(target, dropV5);
+      await f.start();
+      fronts.push(f);
+      return f;
+    };
+    const bridge = (url: string, protocolVersion: 4 | 5 | 'auto', log: ReturnType<typeof capture>, extra: { username?: string; password?: string } = {}) => {
+      const b = new MqttBridge({ url, baseTopic: 'gemxrf', instrumentId: 'test', protocolVersion, log: (lv, m) => log.logger.log(lv, m), ...extra });
+      bridges.push(b);
+      return b;
+    };
+
+    afterEach(async () => {
+      for (const b of bridges.splice(0)) await b.stop();
+      for (const f of fronts.splice(0)) await f.close();
+    });
+
+    it('falls back when the broker closes the connection on an MQTT 5 CONNECT without answering', async () => {
+      const f = await front(aedes.port, true);
+      const log = capture();
+      const b = bridge(f.url, 'auto', log);
+      await b.start();
+      assert.deepEqual(f.levels, [5, 4]);
+      assert.equal(b.protocolVersion, 4);
+      const fallbacks = log.lines.filter((l) => FALLBACK.test(l.msg));
+      assert.equal(fallbacks.length, 1);
+      assert.match(fallbacks[0]!.msg, /closed the connection on the MQTT 5 CONNECT/);
+      // Requests are served over 3.1.1.
+      b.handle('ping', () => 'pong');
+      const req = await Requester.connect(aedes.url, 'gemxrf/test');
+      try {
+        const r = await req.request('ping');
+        assert.deepEqual([r.status, r.data], ['ok', 'pong']);
+      } finally {
+        await req.close();
+      }
+    });
+
+    it('protocolVersion 4: 3.1.1 only, no MQTT 5 attempt', async () => {
+      const f = await front(aedes.port);
+      const log = capture();
+      const b = bridge(f.url, 4, log);
+      await b.start();
+      assert.deepEqual(f.levels, [4]);
+      assert.equal(b.fellBack, false);
+      assert.equal(log.lines.filter((l) => FALLBACK.test(l.msg)).length, 0);
+    });
+
+    it('protocolVersion 5: a 3.1.1 broker fails the start at once, saying why and what to set', async () => {
+      const log = capture();
+      const b = bridge(aedes.url, 5, log);
+      await assert.rejects(b.start(), (err: Error) => {
+        assert.match(err.message, /with MQTT 5: Connection refused: Unacceptable protocol version/);
+        assert.match(err.message, /does not speak MQTT 5: set mqtt\.protocolVersion to auto or 4/);
+        assert.doesNotMatch(err.message, /within 10 s/); // refused: no point waiting
+        return true;
+      });
+    });
+
+    it('neither version accepted: the start fails naming each version\'s refusal', async () => {
+      const locked = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, wsPort: null, username: 'u', password: 'p' });
+      try {
+        const log = capture();
+        const b = bridge(locked.url, 'auto', log, { username: 'u', password: 'wrong' });
+        await assert.rejects(b.start(), (err: Error) => {
+          assert.match(err.message, /with MQTT 5: Connection refused: Unacceptable protocol version; with MQTT 3\.1\.1: Connection refused: Bad username or password/);
+          return true;
+        });
+      } finally {
+        await locked.close();
+      }
+    });
+
+    it('no broker at all: the start fails after 10 s with the connection error', async function () {
+      this.timeout(20_000);
+      const log = capture();
+      const b = bridge(`mqtt://127.0.0.1:${await freePort()}`, 'auto', log);
+      await assert.rejects(b.start(), /within 10 s: with MQTT 5: connect ECONNREFUSED/);
+      // A refused TCP connection says nothing about the version: no 3.1.1 attempt, no fallback.
+      assert.equal(b.fellBack, false);
+    });
+
+    it('a fresh start tries MQTT 5 again (mosquitto behind the same address now)', async function () {
+      if (!bin) {
+        if (process.env.CI) throw new Error('mosquitto is required in CI');
+        this.skip();
+      }
+      const f = await front(aedes.port);
+      const log = capture();
+      const b = bridge(f.url, 'auto', log);
+      await b.start();
+      assert.equal(b.protocolVersion, 4);
+      await b.stop();
+      f.targetPort = mosquitto.port;
+      await b.start();
+      assert.equal(b.protocolVersion, 5);
+      assert.equal(b.fellBack, false);
+      assert.deepEqual(f.levels, [5, 4, 5]);
+    });
+  });
+
+  describe('the daemon with the default config against mosquitto (MQTT 5)', () => {
+    let daemon: Daemon;
+    let client: mqtt.MqttClient;
+    let log: ReturnType<typeof capture>;
+
+    before(async function () {
+      if (!bin) {
+        if (process.env.CI) throw new Error('mosquitto is required in CI');
+        this.skip();
+      }
+      log = capture();
+      daemon = await startDaemon(testConfig(tempDir('gemxrf-fallback-mosq-'), { mqtt: { url: mosquitto.url } }), log.logger);
+      client = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    });
+
+    after(async () => {
+      await client?.endAsync(true);
+      await daemon?.stop();
+    });
+
+    it('uses MQTT 5 and honours the response topic and correlation data', async () => {
+      assert.equal(daemon.bridge.protocolVersion, 5);
+      assert.equal(daemon.bridge.fellBack, false);
+      assert.equal(log.lines.filter((l) => FALLBACK.test(l.msg)).length, 0);
+      const replyTo = 'client-y/replies';
+      await client.subscribeAsync(replyTo, { qos: 1 });
+      const corr = Buffer.from('corr-7');
+      const got = new Promise<{ payload: Buffer; corr?: Buffer }>((resolve) => {
+        client.on('message', (topic, payload, packet) => {
+          if (topic === replyTo) resolve({ payload, corr: packet.properties?.correlationData as Buffer | undefined });
+        });
+      });
+      await client.publishAsync(`${base}/request/health`, JSON.stringify({ transaction: 3 }), { qos: 1, properties: { responseTopic: replyTo, correlationData: corr } });
+      const r = await got;
+      assert.equal((JSON.parse(r.payload.toString()) as { status: string }).status, 'ok');
+      assert.deepEqual(r.corr, corr);
     });
   });
 });
