@@ -8,6 +8,7 @@ import { OnnxModel } from '../../pipelines/inference/onnx-model.js';
 import { IncrementalRunner } from '../../pipelines/inference/runner.js';
 import { SharedMaps } from '../../pipelines/inference/shared-maps.js';
 import { buildMaps, cubeGrid } from '../../pipelines/maps/build.js';
+import { roiBackgroundFromConfig } from '../../pipelines/maps/roi.js';
 import type { ExportMapSet, ExportMetadata } from './types.js';
 import type { ScanSource } from './scan-source.js';
 
@@ -55,7 +56,8 @@ export async function exportMapsFor(src: ScanSource, opts: ExportMapsOptions): P
   const maps: ExportMapSet[] = [];
   for (const method of opts.methods) {
     if (method === 'model') continue;
-    maps.push({ ...buildMaps(cube, cubeGrid(cube), method, config.maps.elements).maps, unit: 'counts' });
+    // roi with the scan's maps.roi continuum setting, as its live maps and its saved maps/ (save-maps.ts) had.
+    maps.push({ ...buildMaps(cube, cubeGrid(cube), method, config.maps.elements, { roi: roiBackgroundFromConfig(config.maps.roi) }).maps, unit: 'counts' });
   }
   let card: ModelCard | null = null;
   if (opts.methods.includes('model')) {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { exportMapsFor } from '../../daemon/export/scan-maps.js';
+import { loadStoredScan } from '../../daemon/export/scan-source.js';
 import { listScanFiles } from '../../daemon/http/scan-files.js';
 import { silentLogger } from '../../daemon/log.js';
 import { decodeMapFrame, type MapFrame } from '../../daemon/mqtt/map-frame.js';
@@ -89,10 +91,12 @@ describe('scan maps saved into the scan folder (storage.saveMaps)', function () 
     if (!HAVE_MODEL && process.env.CI) throw new Error('models/lt-vit.onnx is required in CI');
     const methods = HAVE_MODEL ? ['roi', 'fit', 'model'] : ['roi', 'fit'];
     const dataDir = tempDir('gemxrf-savemaps-');
-    rig = await startRig(testConfig(dataDir, {
-      maps: { methods, elements: ELEMENTS, cadenceSeconds: 0.5 },
+    // roi without its default continuum: the export of the scan must follow the scan's maps.roi too.
+    const config = testConfig(dataDir, {
+      maps: { methods, elements: ELEMENTS, cadenceSeconds: 0.5, roi: { background: 'none' } },
       inference: { model: 'lt-vit', threads: 1 },
-    }), base);
+    });
+    rig = await startRig(config, base);
     const evs = events(rig);
     let id: string | null = null;
     const saved = eventOf(rig, 'maps-saved', () => id);
@@ -121,6 +125,7 @@ describe('scan maps saved into the scan folder (storage.saveMaps)', function () 
       assert.deepEqual(m.files, ELEMENTS.map((e) => `${m.method}/${e}.npy`));
       assert.equal(m.unit, m.method === 'presence' ? 'probability' : 'counts');
       assert.ok(m.meaning.length > 10);
+      if (m.method === 'roi') assert.equal((m as { background?: string }).background, 'none');
       if (m.method === 'roi' || m.method === 'fit') assert.equal(m.events, rec.totals!.events, m.method);
       else {
         assert.equal(m.model?.name, 'lt-vit');
@@ -145,6 +150,13 @@ describe('scan maps saved into the scan folder (storage.saveMaps)', function () 
       }
     }
     assert.ok(nonZero >= published.length, 'the maps are not all empty');
+
+    // The export of the stored scan (cube rebuilt from its folder, maps computed in-process) has the same roi
+    // and fit maps.
+    const exported = await exportMapsFor(loadStoredScan(dataDir, id, config), { methods: ['roi', 'fit'] });
+    for (const set of exported.maps) {
+      for (const e of ELEMENTS) assert.deepEqual(readNpy(join(dir, 'maps', set.method, `${e}.npy`)).data, elementMap(set, e), `export ${set.method}/${e}`);
+    }
 
     // The HTTP listing (dashboard downloads) shows them; nothing temporary is left.
     const listed = listScanFiles(dataDir, id).map((f) => f.path);
