@@ -115,6 +115,9 @@ export const storageSchema = z.strictObject({
   checkpointSeconds: positive.max(3600).default(30),
   /** A recording is flushed to disk at least this often (s): a crash loses at most this much. */
   flushSeconds: positive.max(10).default(1),
+  /** A stopped scan's final maps (roi, fit, model, presence) are saved into its folder as
+   *  scans/<id>/maps/<method>/<Element>.npy plus maps/index.json (daemon/scan/save-maps.ts). */
+  saveMaps: z.boolean().default(true),
 });
 
 const elementSymbol = z.string().regex(/^[A-Z][a-z]?$/, 'an element symbol such as Fe');
