@@ -101,6 +101,7 @@ export class MqttBridge {
   /** Set while start() waits for the first connection: settles it (with an error: start fails). */
   private onStarted: ((err?: Error) => void) | null = null;
   private replaceTimer: NodeJS.Timeout | undefined;
+  private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   readonly base: string;
   connected = false;
   reconnects = 0;
@@ -138,6 +139,11 @@ export class MqttBridge {
     this.stopped = false;
     this.failures.clear();
     this.firstReady = null;
+    // Read once per start (a client made later, for a fallback, must not throw from a timer on a file gone since).
+    this.tlsFiles = {};
+    if (o.ca) this.tlsFiles.ca = readFileSync(o.ca);
+    if (o.cert) this.tlsFiles.cert = readFileSync(o.cert);
+    if (o.key) this.tlsFiles.key = readFileSync(o.key);
     let settle: ((err?: Error) => void) | null = null;
     const started = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
@@ -192,9 +198,7 @@ export class MqttBridge {
     };
     if (o.username) options.username = o.username;
     if (o.password) options.password = o.password;
-    if (o.ca) options.ca = readFileSync(o.ca);
-    if (o.cert) options.cert = readFileSync(o.cert);
-    if (o.key) options.key = readFileSync(o.key);
+    Object.assign(options, this.tlsFiles);
     const client = mqtt.connect(o.url, options);
     const current = () => client === this.client && !this.stopped;
     // The connection attempt under way: whether a CONNACK came, and the error it ended with (if any).
