@@ -1,5 +1,7 @@
 // npm run screenshot: writes docs/dashboard.png, the dashboard during a simulated scan (phantom painting,
-// 100x100 pixels), with a pixel selected. Builds the page, starts a daemon on free ports, drives Chromium.
+// 100x100 pixels, strip hits: gemx HITS frames, so the event formation lines show; 40 k events/s: at 100 k
+// a busy 2-core machine fell behind simulating and forming the hits), with a pixel selected. Builds the
+// page, starts a daemon on free ports, drives Chromium.
 import { fileURLToPath } from 'node:url';
 // The waitForFunction callback runs in the browser; this file is typechecked as Node code.
 declare const document: { querySelector(sel: string): { textContent: string | null } | null };
@@ -9,7 +11,7 @@ import { buildPage, launchChromium, removeDir, startDashboardDaemon, tempDataDir
 const out = process.argv[2] ?? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const webRoot = await buildPage();
 const dataDir = tempDataDir();
-const daemon = await startDashboardDaemon({ dataDir, webRoot, width: 100, height: 100, rate: 100_000, elements: ['Ca', 'Cr', 'Fe', 'Cu', 'Zn', 'Hg', 'Pb'], cadenceSeconds: 1, methods: ['roi', 'fit', 'model'] });
+const daemon = await startDashboardDaemon({ dataDir, webRoot, width: 100, height: 100, rate: 40_000, elements: ['Ca', 'Cr', 'Fe', 'Cu', 'Zn', 'Hg', 'Pb'], cadenceSeconds: 1, methods: ['roi', 'fit', 'model'], simulator: { level: 'hits' } });
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1060 } });
@@ -20,6 +22,7 @@ try {
   await page.fill('#scan-notes', 'simulated: chrome green / azurite / minium');
   await page.click('#scan-start');
   await page.waitForSelector('#scan-state[data-value="acquiring"]');
+  await page.waitForSelector('#st-formation', { state: 'visible' });
   await page.waitForTimeout(9000);
   await page.click('#map-grid figure[data-element="Cr"]');
   // A pixel in the lower (Pb) region of the phantom, summed over 3x3.
