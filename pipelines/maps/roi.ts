@@ -69,6 +69,9 @@ export interface RoiPlan {
   /** background 'snip': the estimator and its output buffer (scratch, reused by every call). */
   snip: SnipBackground | null;
   scratch: Float64Array;
+  /** Every channel of any window, ascending: the only channels whose background a map reads (the SNIP
+   *  estimate takes its inverse transform on these only). */
+  windowChannels: Int32Array;
 }
 
 export function planRoi(grid: EnergyGrid, elements: readonly string[], opts: RoiOptions = {}): RoiPlan {
@@ -140,7 +143,8 @@ export function planRoi(grid: EnergyGrid, elements: readonly string[], opts: Roi
     } else for (let i = 0; i < chans.length; i++) capture += weights[i]! * response[chans[i]!]!;
     return { element, groups: groups[e]!, channels: Int32Array.from(chans), weights: Float64Array.from(weights), capture };
   });
-  return { grid, elements: [...elements], windows, background, snip, scratch };
+  const windowChannels = Int32Array.from(new Set(windows.flatMap((w) => Array.from(w.channels)))).sort();
+  return { grid, elements: [...elements], windows, background, snip, scratch, windowChannels };
 }
 
 /** Window counts of one spectrum, one value per plan element: net of the SNIP background (clamped at 0) with
@@ -155,7 +159,7 @@ export function roiCounts<T extends { [i: number]: number } = Float64Array>(
 ): T {
   const E = plan.windows.length;
   if (plan.snip) {
-    const bg = plan.snip.estimate(spectrum, plan.scratch, offset);
+    const bg = plan.snip.estimate(spectrum, plan.scratch, offset, plan.windowChannels);
     for (let e = 0; e < E; e++) {
       const { channels, weights } = plan.windows[e]!;
       let s = 0;

@@ -33,6 +33,28 @@
 // window shrinks to what fits (the end channels are kept).
 //
 // A SnipBackground holds its scratch buffers: estimate() allocates nothing (one per thread, not re-entrant).
+//
+// Speed (a ROI map runs this per pixel spectrum; docs/results.md "roi background"). The straightforward version
+// (kept as the reference: snip-reference.ts, tested against in snip-fast.test.ts) spent about 2/3 of its time in Math.sqrt/log/exp
+// (3 calls for LLS and 2 for its inverse per channel, ~50 ns per channel each way) and most of the rest in a clip
+// loop that visited every channel on every pass and branched on its half-width. What this one does instead:
+// - LLS and its inverse are cubic Hermite interpolants (exact values and derivatives at the nodes) on tables
+//   built once per process, with the exact functions outside the tables' ranges. LLS: 128 segments per octave
+//   of y, the segment read off the float's exponent and top mantissa bits (no log), y in [2^-10, 2^24); y = 0
+//   (an empty channel) is exact. Inverse: 2048 segments per unit of v from LLS(0) to LLS(2^24). LLS is within
+//   ~8e-12 (absolute) of the exact function, the inverse within ~1e-11 x (1 + y); the clip cannot grow an error
+//   (the min of a value and the mean of two moves no more than its inputs did), and d ln(1 + y) / dv is ~7 .. 16,
+//   so the background is within ~1e-10 x (1 + background) of the exact computation (<= 7e-11 measured on
+//   random spectra in test/pipelines/maps/snip-fast.test.ts, which asserts 2e-10 against the reference).
+//   Coarser tables (64 segments per octave, 1024 per unit: 1e-9) were no faster.
+// - Pass p of the clip visits only the channels whose half-width reaches p (runs precomputed per pass: one
+//   interval per pass when the FWHM grows with energy), about 2/3 of the visits of all passes x all channels,
+//   with no half-width test per channel; the channels that left the clip are copied once into the other
+//   ping-pong buffer, so both hold them. The min is taken without a branch (see the loop): a data-dependent
+//   branch there mispredicts on noisy spectra and cost ~2/3 of the clip's time.
+// - The moving average multiplies by a precomputed 1 / (2s + 1) instead of dividing (1 ulp at most).
+// - A spectrum without counts gets the precomputed background of the empty spectrum (the general path's result).
+// - estimate(..., channels) takes the inverse only on the channels asked for (roi.ts: those of the windows).
 import { binWidth, fwhmKeV, DEFAULT_DETECTOR, type DetectorParams, type EnergyGrid } from '../../physics/index.js';
 import { applyThreshold, coarsenSpectrum, recordPhotons } from '../../physics/recorded.js';
 
@@ -50,6 +72,17 @@ export interface SnipOptions {
 export const DEFAULT_SNIP_WIDTH_FWHM = 0.7;
 export const DEFAULT_SNIP_SMOOTH_FWHM = 0.5;
 
+/** The LLS transform, exactly: log(log(sqrt(y + 1) + 1) + 1). */
+export function llsExact(y: number): number {
+  return Math.log(Math.log(Math.sqrt(y + 1) + 1) + 1);
+}
+
+/** Its inverse, exactly: (exp(exp(v) - 1) - 1)^2 - 1. */
+export function llsInverseExact(v: number): number {
+  const e = Math.exp(Math.exp(v) - 1) - 1;
+  return e * e - 1;
+}
+
 export class SnipBackground {
   readonly channels: number;
   /** First channel the clip sees (at or above the detector's low cutoff). */
@@ -59,9 +92,22 @@ export class SnipBackground {
   /** Smoothing half-width per channel (limited likewise). */
   readonly smoothHalf: Int32Array;
   readonly maxWindow: number;
-  /** flatten: the recorded flat continuum (mean 1 over the clipped range) and its inverse; null otherwise. */
+  /** flatten: the recorded flat continuum (mean 1 over the clipped range); null otherwise. */
   readonly shape: Float64Array | null;
-  private readonly invShape: Float64Array | null;
+  /** Per channel: what the counts are multiplied by before smoothing (1 / shape, or 1), what the background is
+   *  multiplied by after the inverse (shape, or 1: no branch per channel), 1 / (2 smoothHalf + 1). */
+  private readonly flatIn: Float64Array;
+  private readonly flatOut: Float64Array;
+  private readonly smoothScale: Float64Array;
+  /** Clip pass p: channel runs [runs[2r], runs[2r + 1]] for r in [runStart[p], runStart[p + 1]) are clipped;
+   *  channels copy[i] for i in [copyStart[p], copyStart[p + 1]) (half-width p - 1: clipped for the last time by
+   *  the previous pass) are copied into the pass's output buffer. */
+  private readonly runs: Int32Array;
+  private readonly runStart: Int32Array;
+  private readonly copy: Int32Array;
+  private readonly copyStart: Int32Array;
+  /** The background of a spectrum without counts. */
+  private readonly emptyBackground: Float64Array;
   private readonly v: Float64Array;
   private readonly z: Float64Array;
   private readonly prefix: Float64Array;
@@ -80,6 +126,7 @@ export class SnipBackground {
     this.first = first;
     this.halfWidth = new Int32Array(C);
     this.smoothHalf = new Int32Array(C);
+    this.smoothScale = new Float64Array(C);
     let maxWindow = 0;
     for (let c = first; c < C; c++) {
       const e = Math.max(grid.eMinKeV + (c + 0.5) * w, 1e-3);
@@ -88,9 +135,12 @@ export class SnipBackground {
       const h = Math.min(Math.max(1, Math.round(width * f)), edge);
       this.halfWidth[c] = h;
       this.smoothHalf[c] = Math.min(Math.round(smooth * f), edge);
+      this.smoothScale[c] = 1 / (2 * this.smoothHalf[c]! + 1);
       if (h > maxWindow) maxWindow = h;
     }
     this.maxWindow = maxWindow;
+    this.flatIn = new Float64Array(C).fill(1);
+    this.flatOut = new Float64Array(C).fill(1);
     if (opts.flatten ?? true) {
       const shape = flatContinuum(grid, det);
       let mean = 0;
@@ -101,63 +151,206 @@ export class SnipBackground {
       // Floor (channels at the cutoff, where the threshold takes most of a channel): no division by ~0.
       const floor = MIN_SHAPE * peak;
       this.shape = shape;
-      this.invShape = new Float64Array(C);
       for (let c = first; c < C; c++) {
         shape[c] = Math.max(shape[c]!, floor);
-        this.invShape[c] = 1 / shape[c]!;
+        this.flatIn[c] = 1 / shape[c]!;
+        this.flatOut[c] = shape[c]!;
       }
-    } else {
-      this.shape = null;
-      this.invShape = null;
+    } else this.shape = null;
+
+    const runs: number[] = [];
+    const copy: number[] = [];
+    this.runStart = new Int32Array(maxWindow + 2);
+    this.copyStart = new Int32Array(maxWindow + 2);
+    for (let p = 1; p <= maxWindow; p++) {
+      this.runStart[p] = runs.length / 2;
+      this.copyStart[p] = copy.length;
+      for (let c = first; c < C; c++) {
+        if (this.halfWidth[c]! >= p) {
+          if (c > first && this.halfWidth[c - 1]! >= p) runs[runs.length - 1] = c;
+          else runs.push(c, c);
+        }
+        // Half-width 0 (the range's ends) is in both buffers from the start.
+        if (p >= 2 && this.halfWidth[c] === p - 1) copy.push(c);
+      }
     }
+    this.runStart[maxWindow + 1] = runs.length / 2;
+    this.copyStart[maxWindow + 1] = copy.length;
+    this.runs = Int32Array.from(runs);
+    this.copy = Int32Array.from(copy);
+
     this.v = new Float64Array(C);
     this.z = new Float64Array(C);
     this.prefix = new Float64Array(C + 1);
+    // The empty spectrum: LLS(0) everywhere, which the clip keeps, and its inverse (~0) times the shape.
+    this.emptyBackground = new Float64Array(C);
+    const empty = llsInverseExact(llsExact(0));
+    for (let c = first; c < C; c++) {
+      const y = empty * this.flatOut[c]!;
+      this.emptyBackground[c] = y > 0 ? y : 0;
+    }
+    buildTables();
   }
 
   /** The background of `spectrum` (channels values, counts >= 0) into `out` (allocated when not given).
    *  `offset`: where the spectrum starts in `spectrum` (a pixel inside a cube's counts). Non-finite or negative
-   *  counts are read as 0. Returns out; out[c] is 0 below the low cutoff. */
-  estimate(spectrum: ArrayLike<number>, out: Float64Array = new Float64Array(this.channels), offset = 0): Float64Array {
+   *  counts are read as 0. `channels` (ascending or not, each in [0, channels)): only these entries of out are
+   *  written (the others are left as they were); all when not given. Returns out; out[c] is 0 below the low
+   *  cutoff. */
+  estimate(spectrum: ArrayLike<number>, out: Float64Array = new Float64Array(this.channels), offset = 0, channels?: Int32Array): Float64Array {
     const C = this.channels;
     const first = this.first;
-    const { v, z, prefix, halfWidth, smoothHalf, shape, invShape } = this;
+    const { v, z, prefix, smoothHalf, smoothScale, flatIn, flatOut, runs, runStart, copy, copyStart } = this;
     // Prefix sums for the moving average (channels from `first` on), of the flattened spectrum.
+    // (The running sum in a local: the same additions as prefix[c] + ..., without reading prefix[c] back.)
+    let sum = 0;
     prefix[first] = 0;
     for (let c = first; c < C; c++) {
       let y = spectrum[offset + c]!;
       y = y > 0 && y < Infinity ? y : 0;
-      prefix[c + 1] = prefix[c]! + (invShape ? y * invShape[c]! : y);
+      sum += y * flatIn[c]!;
+      prefix[c + 1] = sum;
     }
+    const n = channels ? channels.length : C;
+    if (sum === 0) {
+      // No counts (prefix sums of values >= 0 are 0 only then): what the general path gives, precomputed.
+      const bg = this.emptyBackground;
+      for (let i = 0; i < n; i++) {
+        const c = channels ? channels[i]! : i;
+        out[c] = bg[c]!;
+      }
+      return out;
+    }
+    // Moving average and LLS, into both ping-pong buffers (the channels the clip never changes must be in both).
+    const T = LLS_TABLE!;
     for (let c = first; c < C; c++) {
       const s = smoothHalf[c]!;
-      const y = (prefix[c + s + 1]! - prefix[c - s]!) / (2 * s + 1);
-      v[c] = Math.log(Math.log(Math.sqrt(y + 1) + 1) + 1);
+      const y = (prefix[c + s + 1]! - prefix[c - s]!) * smoothScale[c]!;
+      let t: number;
+      if (y >= LLS_Y_LO && y < LLS_Y_HI) {
+        // Segment: exponent and top 6 mantissa bits of y (64 segments per octave); cubic in y - y0.
+        BITS_F64[0] = y;
+        const k = ((BITS_U32[BITS_HI]! >>> (20 - LLS_OCTAVE_BITS)) - LLS_INDEX_BASE) * 5;
+        const d = y - T[k]!;
+        t = T[k + 1]! + d * (T[k + 2]! + d * (T[k + 3]! + d * T[k + 4]!));
+      } else t = y === 0 ? LLS_ZERO : llsExact(y);
+      v[c] = t;
+      z[c] = t;
     }
+    // The clip: pass p on the channels whose half-width reaches p (see the header).
     let a = v;
     let b = z;
     for (let p = 1; p <= this.maxWindow; p++) {
-      for (let c = first; c < C; c++) {
-        const x = a[c]!;
-        // Each channel gets the passes 1 .. its own half-width, once each: repeating its widest pass would
-        // erode a curved continuum a little more every time.
-        if (p <= halfWidth[c]!) {
-          const m = 0.5 * (a[c - p]! + a[c + p]!);
-          b[c] = m < x ? m : x;
-        } else b[c] = x;
+      for (let r = runStart[p]!, rEnd = runStart[p + 1]!; r < rEnd; r++) {
+        for (let c = runs[2 * r]!, hi = runs[2 * r + 1]!; c <= hi; c++) {
+          // min(x, m) without a branch (a data-dependent branch here mispredicts on noisy spectra, and V8
+          // compiles both `m < x ? m : x` and Math.min to one): d > 0 gives x - d, which is m exactly whenever
+          // x - m is exact (x <= 2m, Sterbenz) and within 1 ulp of m otherwise; d <= 0 gives x exactly.
+          const x = a[c]!;
+          const d = x - 0.5 * (a[c - p]! + a[c + p]!);
+          b[c] = x - 0.5 * (d + Math.abs(d));
+        }
+      }
+      for (let i = copyStart[p]!, iEnd = copyStart[p + 1]!; i < iEnd; i++) {
+        const c = copy[i]!;
+        b[c] = a[c]!;
       }
       const t = a;
       a = b;
       b = t;
     }
-    for (let c = 0; c < first; c++) out[c] = 0;
-    for (let c = first; c < C; c++) {
-      const e = Math.exp(Math.exp(a[c]!) - 1) - 1;
-      const y = (e * e - 1) * (shape ? shape[c]! : 1);
+    // Inverse LLS, times the flat continuum's shape.
+    const I = INV_TABLE!;
+    for (let i = 0; i < n; i++) {
+      const c = channels ? channels[i]! : i;
+      if (c < first) {
+        out[c] = 0;
+        continue;
+      }
+      const va = a[c]!;
+      const x = (va - LLS_ZERO) * INV_SEGMENTS_PER_UNIT;
+      let g: number;
+      if (x >= 0 && x < INV_N) {
+        const j = x | 0;
+        const t = x - j;
+        const k = 4 * j;
+        g = I[k]! + t * (I[k + 1]! + t * (I[k + 2]! + t * I[k + 3]!));
+      } else g = llsInverseExact(va);
+      const y = g * flatOut[c]!;
       out[c] = y > 0 ? y : 0;
     }
     return out;
   }
+}
+
+// ---- The LLS tables (module-wide, built by the first SnipBackground; each worker thread builds its own). ----
+
+/** LLS table: 2^LLS_OCTAVE_BITS segments per octave of y over [2^LLS_EXP_LO, 2^LLS_EXP_HI). */
+const LLS_OCTAVE_BITS = 7;
+const LLS_EXP_LO = -10;
+const LLS_EXP_HI = 24;
+const LLS_Y_LO = 2 ** LLS_EXP_LO;
+const LLS_Y_HI = 2 ** LLS_EXP_HI;
+/** The high 32 bits of a double y >= 0, shifted right by 20 - LLS_OCTAVE_BITS, are its biased exponent followed
+ *  by the top mantissa bits: minus this, the segment index. */
+const LLS_INDEX_BASE = (1023 + LLS_EXP_LO) << LLS_OCTAVE_BITS;
+const LLS_ZERO = llsExact(0);
+/** Inverse table: uniform segments in v from LLS(0) past LLS(2^LLS_EXP_HI). */
+const INV_SEGMENTS_PER_UNIT = 2048;
+const INV_N = Math.ceil((llsExact(LLS_Y_HI) - LLS_ZERO) * INV_SEGMENTS_PER_UNIT) + 1;
+
+/** A double's bits (the index of the LLS segment); which 32-bit half is the high one depends on the platform. */
+const BITS_F64 = new Float64Array(1);
+const BITS_U32 = new Uint32Array(BITS_F64.buffer);
+const BITS_HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/** Per segment: y0, then the cubic's coefficients in (y - y0). */
+let LLS_TABLE: Float64Array | null = null;
+/** Per segment: the cubic's coefficients in t = (v - v0) x INV_SEGMENTS_PER_UNIT in [0, 1). */
+let INV_TABLE: Float64Array | null = null;
+
+function llsDerivative(y: number): number {
+  const s = Math.sqrt(y + 1);
+  const l = Math.log(s + 1);
+  return 1 / ((1 + l) * (1 + s) * 2 * s);
+}
+
+function llsInverseDerivative(v: number): number {
+  const ev = Math.exp(v);
+  const eu = Math.exp(ev - 1);
+  return 2 * (eu - 1) * eu * ev;
+}
+
+function buildTables(): void {
+  if (LLS_TABLE && INV_TABLE) return;
+  const perOctave = 1 << LLS_OCTAVE_BITS;
+  const n = (LLS_EXP_HI - LLS_EXP_LO) * perOctave;
+  const lls = new Float64Array(5 * n);
+  for (let k = 0; k < n; k++) {
+    const octave = 2 ** (LLS_EXP_LO + Math.floor(k / perOctave));
+    const j = k % perOctave;
+    const y0 = octave * (1 + j / perOctave);
+    const y1 = octave * (1 + (j + 1) / perOctave);
+    const h = y1 - y0;
+    const f0 = llsExact(y0);
+    const g0 = llsDerivative(y0);
+    const g1 = llsDerivative(y1);
+    const slope = (llsExact(y1) - f0) / h;
+    lls.set([y0, f0, g0, (3 * slope - 2 * g0 - g1) / h, (g0 + g1 - 2 * slope) / (h * h)], 5 * k);
+  }
+  const inv = new Float64Array(4 * INV_N);
+  const step = 1 / INV_SEGMENTS_PER_UNIT;
+  for (let k = 0; k < INV_N; k++) {
+    const v0 = LLS_ZERO + k * step;
+    const v1 = LLS_ZERO + (k + 1) * step;
+    const f0 = llsInverseExact(v0);
+    const f1 = llsInverseExact(v1);
+    const g0 = llsInverseDerivative(v0) * step;
+    const g1 = llsInverseDerivative(v1) * step;
+    inv.set([f0, g0, 3 * (f1 - f0) - 2 * g0 - g1, 2 * (f0 - f1) + g0 + g1], 4 * k);
+  }
+  LLS_TABLE = lls;
+  INV_TABLE = inv;
 }
 
 /** Floor of the flat-continuum shape, as a share of its peak. */
