@@ -101,6 +101,9 @@ export class MqttBridge {
   /** Set while start() waits for the first connection: settles it (with an error: start fails). */
   private onStarted: ((err?: Error) => void) | null = null;
   private replaceTimer: NodeJS.Timeout | undefined;
+  /** Delay before the next attempt after the broker refused a running daemon's CONNECT (doubles to 60 s; reset
+   *  on connect). */
+  private refusedRetryMs = 0;
   private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   readonly base: string;
   connected = false;
@@ -222,6 +225,7 @@ export class MqttBridge {
         this.fallBack('it closed the connection on the MQTT 5 CONNECT without an answer and accepts 3.1.1');
       }
       this.failures.clear();
+      this.refusedRetryMs = 0;
       this.log('info', `mqtt connected to ${o.url} (MQTT ${version === 5 ? '5' : '3.1.1'})`);
       const ready = this.onConnected().catch((err: Error) => this.log('warn', `mqtt setup after connect failed: ${err.message}`));
       this.firstReady ??= ready;
@@ -272,9 +276,15 @@ export class MqttBridge {
           this.replaceClient(4, 0);
           return;
         }
-        // While starting, the start fails with the reason; later, the daemon runs on without the broker.
+        // While starting, the start fails with the reason (a wrong configuration is said at once). Later (a broker
+        // restarted with its authentication not ready yet, an ACL being edited), mqtt.js would not retry and the
+        // daemon would stay offline for good: it tries again, backing off from 5 s to a minute.
         if (this.onStarted) this.onStarted(new Error(this.failureMessage('')));
-        else this.log('error', `mqtt: the broker refused the connection (MQTT ${version === 5 ? '5' : '3.1.1'}): ${err.message}; not retrying`);
+        else {
+          this.refusedRetryMs = Math.min(60_000, this.refusedRetryMs > 0 ? this.refusedRetryMs * 2 : 5000);
+          this.log('error', `mqtt: the broker refused the connection (MQTT ${version === 5 ? '5' : '3.1.1'}): ${err.message}; retrying in ${this.refusedRetryMs / 1000} s`);
+          this.replaceClient(version, this.refusedRetryMs);
+        }
         return;
       }
       this.failures.set(version, err.message);
