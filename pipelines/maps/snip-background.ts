@@ -242,13 +242,23 @@ export class SnipBackground {
     let b = z;
     for (let p = 1; p <= this.maxWindow; p++) {
       for (let r = runStart[p]!, rEnd = runStart[p + 1]!; r < rEnd; r++) {
-        for (let c = runs[2 * r]!, hi = runs[2 * r + 1]!; c <= hi; c++) {
-          // min(x, m) without a branch (a data-dependent branch here mispredicts on noisy spectra, and V8
-          // compiles both `m < x ? m : x` and Math.min to one): d > 0 gives x - d, which is m exactly whenever
-          // x - m is exact (x <= 2m, Sterbenz) and within 1 ulp of m otherwise; d <= 0 gives x exactly.
-          const x = a[c]!;
-          const d = x - 0.5 * (a[c - p]! + a[c + p]!);
-          b[c] = x - 0.5 * (d + Math.abs(d));
+        const lo = runs[2 * r]!;
+        const hi = runs[2 * r + 1]!;
+        // Channels in steps of p: channel c's right neighbour c + p is channel c + p's centre, so each step
+        // loads one value instead of three (~20 % of the clip's time).
+        for (let start = lo, top = Math.min(lo + p - 1, hi); start <= top; start++) {
+          let left = a[start - p]!;
+          let x = a[start]!;
+          for (let c = start; c <= hi; c += p) {
+            const right = a[c + p]!;
+            // min(x, mean) without a branch (a data-dependent branch here mispredicts on noisy spectra, and V8
+            // compiles both `m < x ? m : x` and Math.min to one): d > 0 gives x - d, which is the mean exactly
+            // whenever x - mean is exact (x <= 2 mean, Sterbenz) and within 1 ulp of it otherwise; d <= 0 gives x.
+            const d = x - 0.5 * (left + right);
+            b[c] = x - 0.5 * (d + Math.abs(d));
+            left = x;
+            x = right;
+          }
         }
       }
       for (let i = copyStart[p]!, iEnd = copyStart[p + 1]!; i < iEnd; i++) {
