@@ -281,7 +281,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         ok: manager.state !== 'error' && link().state !== 'error',
         state: manager.state,
         uptimeS: (Date.now() - startedMs) / 1000,
-        mqtt: { connected: bridge.connected, reconnects: bridge.reconnects },
+        mqtt: { connected: bridge.connected, reconnects: bridge.reconnects, protocolVersion: bridge.protocolVersion, fellBack: bridge.fellBack },
         link: link(),
         storage: { dataDir, db: db.schemaVersion > 0, writable: storageWritable() },
         error: manager.lastError,

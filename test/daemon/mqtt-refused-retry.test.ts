@@ -32,13 +32,13 @@ describe('mqtt bridge: broker refusal while running', function () {
     // The broker restarts refusing these credentials: the reconnect is refused.
     await first.close();
     await startBroker(port, 'other');
-    await until(() => lines.some((l) => /refused the connection .*retrying in 5 s/.test(l)), 20_000);
+    await until(() => lines.some((l) => /refused the connection .*retrying in 5 s/.test(l)), 'the refusal logged with its retry', 20_000);
     assert.equal(bridge.connected, false);
 
     // The broker accepts them again: the daemon reconnects by itself and serves requests.
     await broker!.close();
     await startBroker(port, 'right');
-    await until(() => bridge!.connected, 30_000);
+    await until(() => bridge!.connected, 'the bridge reconnected', 30_000);
     const req = await Requester.connect(broker!.url, 'gemxrf/test', { username: 'gemxrf', password: 'right' });
     try {
       const r = await req.request('ping');

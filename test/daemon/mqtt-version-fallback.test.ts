@@ -183,6 +183,8 @@ describe('MQTT version: 5 where the broker speaks it, 3.1.1 where it does not', 
       req = await Requester.connect(aedes.url, base);
       const r = await req.request('health');
       assert.equal(r.status, 'ok');
+      // health says which version is in use and that it fell back.
+      assert.deepEqual((r.data as { mqtt: { protocolVersion: number; fellBack: boolean } }).mqtt, { connected: true, reconnects: daemon.bridge.reconnects, protocolVersion: 4, fellBack: true });
       const c = await mqtt.connectAsync(aedes.url, { protocolVersion: 4, reconnectPeriod: 0 });
       const state = waitForMessage(c, `${base}/state`);
       const avail = waitForMessage(c, `${base}/availability`);
@@ -342,7 +344,9 @@ describe('MQTT version: 5 where the broker speaks it, 3.1.1 where it does not', 
       });
       await client.publishAsync(`${base}/request/health`, JSON.stringify({ transaction: 3 }), { qos: 1, properties: { responseTopic: replyTo, correlationData: corr } });
       const r = await got;
-      assert.equal((JSON.parse(r.payload.toString()) as { status: string }).status, 'ok');
+      const body = JSON.parse(r.payload.toString()) as { status: string; data: { mqtt: { protocolVersion: number; fellBack: boolean } } };
+      assert.equal(body.status, 'ok');
+      assert.deepEqual([body.data.mqtt.protocolVersion, body.data.mqtt.fellBack], [5, false]);
       assert.deepEqual(r.corr, corr);
     });
   });
