@@ -1,7 +1,7 @@
 // The fast SnipBackground.estimate (LLS tables, clip runs, see snip-background.ts's header) against the
 // straightforward implementation it replaced (pipelines/maps/snip-reference.ts, the previous estimate verbatim:
-// Math.log/sqrt/exp per channel, every channel on every clip pass): on many random spectra (empty, near-empty, low and high
-// counts, lone spikes, counts beyond the tables' range, broken values; several grids and settings) the background
+// Math.log/sqrt/exp per channel, every channel on every clip pass), with the WebAssembly SIMD clip and with the
+// JavaScript one: on many random spectra (empty, near-empty, low and high counts, lone spikes, counts beyond the tables' range, broken values; several grids and settings) the background
 // agrees within TOLERANCE x (1 + background) per channel, and the roi net counts with it; the `channels` option
 // writes exactly the channels asked for, with the same values.
 import assert from 'node:assert/strict';
@@ -85,6 +85,7 @@ function worstError(fast: Float64Array, ref: Float64Array): { err: number; c: nu
 describe('pipelines/maps SNIP background: the fast estimate equals the straightforward one', () => {
   const setups: Array<[string, EnergyGrid, SnipOptions]> = [
     ['256 channels, defaults', { channels: 256, eMinKeV: 0, eMaxKeV: 20.48 }, {}],
+    ['256 channels, the JavaScript clip (no SIMD kernel)', { channels: 256, eMinKeV: 0, eMaxKeV: 20.48 }, { simd: false }],
     ['256 channels, unflattened, wide, unsmoothed', { channels: 256, eMinKeV: 0, eMaxKeV: 20.48 }, { flatten: false, widthFwhm: 1.5, smoothFwhm: 0 }],
     ['1024 channels', { channels: 1024, eMinKeV: 0, eMaxKeV: 20.48 }, { smoothFwhm: 1 }],
     ['16 channels (windows cut by the ends)', { channels: 16, eMinKeV: 7, eMaxKeV: 9 }, {}],
