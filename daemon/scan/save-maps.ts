@@ -182,7 +182,10 @@ export class MapSaver {
     const { log } = this.opts;
     try {
       const maps = await final();
-      if (!maps || (maps.classical.length === 0 && !maps.model)) {
+      // null: the scan never had a final map cycle (the next scan started before it ran) or another scan's
+      // replaced it before this save: its maps are lost to the folder, a failure like any other.
+      if (!maps) throw new Error("the scan's final maps were not kept (another scan's maps replaced them first); `gemxrf scan export` makes them from its recording");
+      if (maps.classical.length === 0 && !maps.model) {
         log.info('no final maps to save for this scan', { scan: scanId });
         return;
       }
