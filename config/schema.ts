@@ -118,6 +118,9 @@ export const storageSchema = z.strictObject({
   /** A stopped scan's final maps (roi, fit, model, presence) are saved into its folder as
    *  scans/<id>/maps/<method>/<Element>.npy plus maps/index.json (daemon/scan/save-maps.ts). */
   saveMaps: z.boolean().default(true),
+  /** Free space (GiB, 2^30 bytes) the data directory must keep: below it scan/start is refused, and a running
+   *  scan is stopped (reason 'disk') while its recording, final checkpoint and maps still fit. 0: no guard. */
+  minFreeGB: z.number().min(0).max(1_000_000).default(2),
 });
 
 const elementSymbol = z.string().regex(/^[A-Z][a-z]?$/, 'an element symbol such as Fe');

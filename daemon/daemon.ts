@@ -27,6 +27,8 @@ import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js'
 import { MapSaver } from './scan/save-maps.js';
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
+import { sweepDeletedScans } from './storage/delete-scan.js';
+import { DiskSpace } from './storage/disk-space.js';
 import { writableProbe } from './storage/writable-probe.js';
 import { roiBackgroundFromConfig } from '../pipelines/maps/roi.js';
 
@@ -98,6 +100,10 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     const db = new ScanDb(resolve(dataDir, 'gemxrf.db'));
     cleanups.push(() => db.close());
     const recovered = await recoverInterruptedScans(dataDir, db, log, { saveMaps: config.storage.saveMaps });
+    // Folders of deleted scans a previous run could not finish removing (scan/delete).
+    await sweepDeletedScans(dataDir, log);
+    // Free space of the data directory: sampled every 2 s off the data path (health, state, storage.minFreeGB).
+    const disk = new DiskSpace(dataDir, 2000);
 
     // MQTT: the embedded aedes broker speaks 3.1.1 only, so the bridge uses protocol 4 with it.
     let broker: EmbeddedBroker | null = null;
@@ -141,7 +147,9 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       if (format !== 'gemroc') throw new Error(`source ${sourceUrl}: the daemon reads udp sources as gemroc-udp packets (format=gemroc), got format=${format}`);
     }
 
-    const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl);
+    const manager = new ScanManager(config, dataDir, db, log, () => sourceUrl, disk);
+    const endDiskWatch = disk.watch(2000, (s) => manager.onFreeSpace(s));
+    cleanups.push(() => endDiskWatch());
     // roi and fit: a worker per method and scan (the main thread only publishes what they compute).
     const maker = new MapMaker(config.maps.methods, config.maps.elements, log, {
       workerTimeoutMs: config.maps.workerTimeoutSeconds * 1000,
@@ -215,6 +223,11 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       const st = transport.status();
       return { url: sourceUrl, state: linkEnded ? 'closed' : st.state, error: st.error ?? linkEnded ?? null, bytesIn: st.bytesIn, reconnects: st.reconnects, ...udpLink(st) };
     };
+    const storage = () => {
+      const s = disk.last;
+      const min = manager.minFreeBytes;
+      return { freeBytes: s?.freeBytes ?? null, totalBytes: s?.totalBytes ?? null, minFreeBytes: min, lowSpace: s !== null && min > 0 && s.freeBytes < min };
+    };
     const state = (): Record<string, unknown> => ({
       instrument: config.instrument.id,
       state: manager.state,
@@ -223,6 +236,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       error: manager.lastError,
       link: link(),
       rates: sampleRates(),
+      storage: storage(),
       simulator: emulator ? { phantom: config.simulator.phantom, rate: config.simulator.rate, transport: config.simulator.transport, level: config.simulator.level } : null,
       updatedAt: new Date().toISOString(),
     });
@@ -250,6 +264,8 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       enabled: config.storage.saveMaps, dataDir, db, log, roiBackground: config.maps.roi.background,
       event: (ev) => void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 }),
     });
+    // Scans whose post-stop work (model final pass, maps save into the folder) is not done: not deletable yet.
+    const finishing = new Set<string>();
     manager.on('state', () => void publisher.publishState());
     manager.on('event', (ev: { type: string; scan?: { id: string } | null; reason?: string }) => {
       void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 });
@@ -263,6 +279,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       publisher.scanStopped();
       void publisher.publishMaps();
       if (!scanId) return;
+      finishing.add(scanId);
       void inference.finishScan(scanId, { finalPass: ev.reason !== 'shutdown' }).then(() => {
         if (manager.lastScanId === scanId && manager.state !== 'acquiring' && manager.state !== 'starting') {
           publisher.scanStopped();
@@ -270,11 +287,14 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         }
         // The maps of the scan's last final publication (the model's final pass included when it ran).
         saver.save(scanId, () => publisher.finalMaps(scanId));
-      });
+      }).then(() => saver.settled()).catch((e: unknown) => log.error('finishing the scan failed', { scan: scanId, error: (e as Error).message })).finally(() => finishing.delete(scanId));
     });
     const storageWritable = writableProbe(dataDir);
+    let exportRunning: () => string | null = () => null;
     registerRequests({
-      bridge, manager, db,
+      bridge, manager, db, dataDir,
+      scanBusy: (id) => (exportRunning() === id ? 'an export of it is running' : finishing.has(id) ? 'its final maps are still being made and saved' : null),
+      scanDeleted: () => void publisher.publishState(),
       status: state,
       config: () => redactSecrets(config),
       health: () => ({
@@ -283,15 +303,15 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         uptimeS: (Date.now() - startedMs) / 1000,
         mqtt: { connected: bridge.connected, reconnects: bridge.reconnects, protocolVersion: bridge.protocolVersion, fellBack: bridge.fellBack },
         link: link(),
-        storage: { dataDir, db: db.schemaVersion > 0, writable: storageWritable() },
+        storage: { dataDir, db: db.schemaVersion > 0, writable: storageWritable(), ...storage(), freeSpaceError: disk.lastError },
         error: manager.lastError,
       }),
     });
     registerModelRequests({ bridge, manager, inference });
-    registerExportRequest({
+    exportRunning = registerExportRequest({
       bridge, db, config, dataDir,
       acquiringId: () => (manager.state === 'acquiring' || manager.state === 'starting' || manager.state === 'stopping' ? manager.current?.record.id ?? null : null),
-    });
+    }).running;
     registerPixelRequest({
       bridge, elements: config.maps.elements, roi: roiBackgroundFromConfig(config.maps.roi),
       modelAt: (x, y) => (manager.lastScanId ? inference.pixelValues(manager.lastScanId, x, y) : null),

@@ -70,7 +70,9 @@ function runExportChild(args: string[], timeoutMs: number): Promise<ChildResult>
   });
 }
 
-export function registerExportRequest(ctx: ExportRequestContext): void {
+/** Registers request/scan/export; `running()` is the id of the scan being exported now, else null (scan/delete
+ *  refuses that scan). */
+export function registerExportRequest(ctx: ExportRequestContext): { running(): string | null } {
   let running: string | null = null;
   ctx.bridge.handle('scan/export', async (data) => {
     const req = parseRequest(exportSchema, data);
@@ -105,4 +107,5 @@ export function registerExportRequest(ctx: ExportRequestContext): void {
       rmSync(cfgDir, { recursive: true, force: true });
     }
   });
+  return { running: () => running };
 }

@@ -1,7 +1,10 @@
 // The scan lifecycle: idle -> starting -> acquiring -> stopping -> idle, plus error; one scan at a time.
 // The manager owns the current Acquisition, the stop conditions (manual, duration, total counts), the
 // checkpoint cadence and the scan's database row. It emits 'state' on every transition and 'event' for the
-// operator-facing scan events (started, stopped, error).
+// operator-facing scan events (started, stopped, error). With a DiskSpace (the daemon's), storage.minFreeGB
+// guards the data directory: scan/start is refused below it, and a scan acquiring when a sample (every few
+// seconds, off the data path) falls below it is stopped with reason 'disk', like a manual stop: the recording
+// is closed and the final checkpoint written while the margin still holds them.
 import { EventEmitter } from 'node:events';
 import { redactSecrets } from '../../config/redact.js';
 import { mkdirSync } from 'node:fs';
@@ -12,10 +15,14 @@ import type { Cube } from '../../pipelines/cube/cube.js';
 import type { FormationCounters } from '../../pipelines/formation/event-former.js';
 import type { Logger } from '../log.js';
 import type { ScanDb, ScanRecord, ScanTotals, StopCondition } from '../storage/db.js';
+import { formatBytes, GIB, type DiskSpace, type FreeSpace } from '../storage/disk-space.js';
 import { makeScanId, scanDir, scanNameProblem } from '../storage/scan-names.js';
 import { Acquisition, RAW_FILE } from './acquisition.js';
 
 export type ScanState = 'idle' | 'starting' | 'acquiring' | 'stopping' | 'error';
+
+/** Why a scan stopped (the record's stopReason, the scan-stopped event's reason); 'error' is fail()'s. */
+export type StopReason = 'manual' | 'duration' | 'counts' | 'shutdown' | 'disk';
 
 export interface StartRequest {
   name: string;
@@ -73,8 +80,58 @@ export class ScanManager extends EventEmitter {
   /** Set by close() when the daemon shuts down: no scan starts after that. */
   private closed = false;
 
-  constructor(private readonly config: GemxrfConfig, private readonly dataDir: string, private readonly db: ScanDb, private readonly log: Logger, private readonly sourceUrl: () => string) {
+  constructor(
+    private readonly config: GemxrfConfig,
+    private readonly dataDir: string,
+    private readonly db: ScanDb,
+    private readonly log: Logger,
+    private readonly sourceUrl: () => string,
+    /** The data directory's free space; null: no storage.minFreeGB guard. */
+    private readonly disk: DiskSpace | null = null,
+  ) {
     super();
+  }
+
+  /** storage.minFreeGB in bytes (0: no guard). */
+  get minFreeBytes(): number {
+    return Math.round(this.config.storage.minFreeGB * GIB);
+  }
+
+  private refuseIfBusy(): void {
+    if (this.closed) throw new ScanRefused('the daemon is shutting down');
+    if (this.state === 'acquiring' || this.state === 'starting' || this.state === 'stopping')
+      throw new ScanRefused(`a scan is already ${this.state} (${this.current?.record.id ?? '?'}); stop it first`);
+  }
+
+  /** Refuses a start when the data directory has less than storage.minFreeGB free (a fresh sample). */
+  private async refuseIfLowSpace(): Promise<void> {
+    const min = this.minFreeBytes;
+    if (!this.disk || min <= 0) return;
+    const s = await this.disk.sample(true);
+    // statfs failing says nothing about the space; the writes themselves will tell.
+    if (s && s.freeBytes < min)
+      throw new ScanRefused(
+        `only ${formatBytes(s.freeBytes)} free in the data directory ${this.dataDir} (of ${formatBytes(s.totalBytes)}), below storage.minFreeGB ` +
+          `(${this.config.storage.minFreeGB} GiB): delete scans (gemxrf scan delete ID --yes) or lower storage.minFreeGB`,
+      );
+  }
+
+  /** A free-space sample (the daemon's timer): a scan acquiring below storage.minFreeGB is stopped ('disk'). */
+  onFreeSpace(s: FreeSpace | null): void {
+    const min = this.minFreeBytes;
+    if (!s || min <= 0 || this.state !== 'acquiring' || !this.current) return;
+    if (s.freeBytes >= min) return;
+    this.log.warn('free space in the data directory below storage.minFreeGB: stopping the scan', {
+      scan: this.current.record.id, free: formatBytes(s.freeBytes), minFreeGB: this.config.storage.minFreeGB,
+    });
+    void this.stop('disk').catch(() => undefined);
+  }
+
+  /** A scan was deleted: the maps of the last scan stop showing it (live/maps, pixel/get). */
+  forget(id: string): void {
+    if (this.lastScanId !== id || this.current?.record.id === id) return;
+    this.lastScanId = null;
+    this.lastCube = null;
   }
 
   private setState(s: ScanState): void {
@@ -84,11 +141,14 @@ export class ScanManager extends EventEmitter {
 
   /** Validates, creates the scan folder, recording and row, and starts acquiring. Refuses while busy. */
   async start(req: StartRequest): Promise<ScanRecord> {
-    if (this.closed) throw new ScanRefused('the daemon is shutting down');
-    if (this.state === 'acquiring' || this.state === 'starting' || this.state === 'stopping')
-      throw new ScanRefused(`a scan is already ${this.state} (${this.current?.record.id ?? '?'}); stop it first`);
+    this.refuseIfBusy();
     const problem = scanNameProblem(req.name);
     if (problem) throw new ScanRefused(problem);
+    if (this.disk && this.minFreeBytes > 0) {
+      await this.refuseIfLowSpace();
+      // Another start (or the shutdown) may have come while statfs ran.
+      this.refuseIfBusy();
+    }
     this.setState('starting');
     let acquisition: Acquisition | null = null;
     let inserted: string | null = null;
@@ -216,7 +276,7 @@ export class ScanManager extends EventEmitter {
   }
 
   /** Stops the running scan: closes the recording, writes the final checkpoint, completes the row. */
-  stop(reason: 'manual' | 'duration' | 'counts' | 'shutdown'): Promise<ScanRecord> {
+  stop(reason: StopReason): Promise<ScanRecord> {
     if (this.stopping) return this.stopping;
     const cur = this.current;
     if (!cur || this.state !== 'acquiring') return Promise.reject(new ScanRefused(`no scan is acquiring (state ${this.state})`));

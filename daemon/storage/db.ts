@@ -201,6 +201,16 @@ export class ScanDb {
     return this.db.prepare('SELECT 1 FROM scans WHERE id = ?').get(id) !== undefined;
   }
 
+  /** Removes a scan's rows: its checkpoints and recordings, then the scan itself (the foreign keys have no
+   *  cascade), in one transaction. False when there was no such scan. */
+  deleteScan(id: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM checkpoints WHERE scan_id = ?').run(id);
+      this.db.prepare('DELETE FROM recordings WHERE scan_id = ?').run(id);
+      return this.db.prepare('DELETE FROM scans WHERE id = ?').run(id).changes > 0;
+    })();
+  }
+
   listScans(opts: { limit?: number; status?: ScanStatus } = {}): ScanRecord[] {
     const limit = opts.limit ?? 50;
     const rows = opts.status

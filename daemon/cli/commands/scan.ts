@@ -1,6 +1,7 @@
-// gemxrf scan start|stop|status|list: the operator's CLI, talking to a running daemon over MQTT
+// gemxrf scan start|stop|status|list|delete: the operator's CLI, talking to a running daemon over MQTT
 // request/response (--broker URL; default: the configured external broker, else the embedded one).
-// `scan start --watch` shows a live progress bar until the scan ends.
+// `scan start --watch` shows a live progress bar until the scan ends. `scan delete ID --yes` removes a stored
+// scan (folder and rows) through the daemon, which refuses the scan it is acquiring or exporting.
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { GemxrfConfig } from '../../../config/index.js';
@@ -209,6 +210,21 @@ export function register(program: Command): void {
       }
       if (list.length === 0) process.stdout.write('no scans\n');
       for (const s of list) process.stdout.write(`${s.id.padEnd(40)} ${s.status.padEnd(12)} ${String(s.totals?.events ?? '-').padStart(10)} counts  ${fmtS(s.totals?.durationS)}\n`);
+    });
+  });
+
+  brokerOpt(
+    scan
+      .command('delete <id>')
+      .description("delete a stored scan: its folder (raw.gemx, checkpoint, maps, export) and its database rows; not the scan being acquired")
+      .option('--yes', 'really delete (required: there is no undo)'),
+  ).action(async (id: string, opts: BrokerOpts & { yes?: boolean }, cmd: Command) => {
+    if (!opts.yes) throw new CliError(`deleting scan ${id} removes its recording and everything made from it, with no undo: add --yes to do it`);
+    await withDaemon(cmd, opts, async (client) => {
+      // The id is sent twice (id and confirm), as the request requires.
+      const r = unwrap(await client.request('scan/delete', { id, confirm: id }, 120_000)) as { id: string; files: number; bytes: number; leftover: string | null };
+      if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else process.stdout.write(`deleted ${r.id}: ${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB freed${r.leftover ? ` (${r.leftover} could not be removed entirely; it is removed at the next daemon start)` : ''}\n`);
     });
   });
 }
