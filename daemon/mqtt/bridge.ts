@@ -458,11 +458,21 @@ export class MqttBridge {
       this.stopped = true;
       return;
     }
-    if (this.connected) await c.publishAsync(this.topic('availability'), 'offline', { retain: true, qos: 1 }).catch(() => undefined);
+    if (this.connected) {
+      // Bounded: a connection lost meanwhile would leave the acknowledgement (and this wait) pending for good.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        c.publishAsync(this.topic('availability'), 'offline', { retain: true, qos: 1 }).catch(() => undefined),
+        new Promise<void>((r) => (timer = setTimeout(r, 5000))),
+      ]);
+      clearTimeout(timer);
+    }
     // Marked disconnected first, so the close that endAsync causes is not logged as a lost connection.
     this.connected = false;
     this.stopped = true;
-    await c.endAsync().catch(() => undefined);
+    // Without a connection, a graceful end waits for QoS 1 acknowledgements that can never come (mqtt.js waits
+    // for 'outgoingEmpty' and no longer reconnects): the shutdown would hang. Forced then.
+    await c.endAsync(!c.connected).catch(() => undefined);
     this.client = null;
     this.connected = false;
   }
