@@ -279,11 +279,15 @@ export class MqttBridge {
         // While starting, the start fails with the reason (a wrong configuration is said at once). Later (a broker
         // restarted with its authentication not ready yet, an ACL being edited), mqtt.js would not retry and the
         // daemon would stay offline for good: it tries again, backing off from 5 s to a minute.
+        // A 3.1.1 probe (after a dropped MQTT 5 CONNECT) refused for another reason (credentials) says nothing about
+        // the version: the probe ends, and the retry uses the version the run had before it.
+        const retryVersion = this.probing ? 5 : version;
+        this.probing = false;
         if (this.onStarted) this.onStarted(new Error(this.failureMessage('')));
         else {
           this.refusedRetryMs = Math.min(60_000, this.refusedRetryMs > 0 ? this.refusedRetryMs * 2 : 5000);
           this.log('error', `mqtt: the broker refused the connection (MQTT ${version === 5 ? '5' : '3.1.1'}): ${err.message}; retrying in ${this.refusedRetryMs / 1000} s`);
-          this.replaceClient(version, this.refusedRetryMs);
+          this.replaceClient(retryVersion, this.refusedRetryMs);
         }
         return;
       }
