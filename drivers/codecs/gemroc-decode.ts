@@ -232,6 +232,7 @@ export class GemrocDecoder {
     let epoch = this.fpgaEpoch[board]!;
     let off = this.offsetNs[board]!;
     const backLimit = verdict === 'reset' ? RESTART_BACK_TICKS_COUNTER_RESET : RESTART_BACK_TICKS;
+    const late = verdict === 'reordered';
     const recentT = this.recentT;
     const recentBoard = this.recentBoard;
     let w = this.recentWritten;
@@ -244,7 +245,7 @@ export class GemrocDecoder {
       const fpga = (hi & 0xfffff) * 2048 + (lo >>> 21);
       let ep = epoch;
       if (last < 0) last = fpga;
-      else if (i === 0 && fpga < last - backLimit && verdict !== 'reordered' && (verdict === 'reset' || FPGA_RANGE - last + fpga > WRAP_GAP_TICKS)) {
+      else if (i === 0 && fpga < last - backLimit && !late && (verdict === 'reset' || FPGA_RANGE - last + fpga > WRAP_GAP_TICKS)) {
         off = this.restart(board, fpga);
         ep = epoch = 0;
         last = fpga;
@@ -252,9 +253,12 @@ export class GemrocDecoder {
       else if (fpga < last - FPGA_HALF_RANGE) ep = ++epoch, last = fpga;
       else if (fpga > last + FPGA_HALF_RANGE) {
         if (epoch > 0) ep = epoch - 1;
-        else last = fpga; // no wrap seen yet: the times are as read (docs/protocol.md), nothing to undo
+        else if (!late) last = fpga; // no wrap seen yet: the times are as read (docs/protocol.md), nothing to undo
       }
-      else if (fpga > last) last = fpga;
+      // A reordered (late) packet never moves the board's clock on: one sent before a restart and delivered
+      // after it would otherwise set `last` back to the old clock, and the board's next packet would be
+      // taken for a second restart (re-aligned coarsely again, counted twice).
+      else if (fpga > last && !late) last = fpga;
       if (lo & 2) {
         c.pileup++;
         if (this.dropPileup) continue;
@@ -283,7 +287,7 @@ export class GemrocDecoder {
     this.recentWritten = w;
     this.lastFpga[board] = last;
     this.fpgaEpoch[board] = epoch;
-    if (latest > this.latestNs[board]!) this.latestNs[board] = latest;
+    if (!late && latest > this.latestNs[board]!) this.latestNs[board] = latest;
     if (this.alignSince[board]! >= 0) {
       const before = this.alignHits[board]!;
       this.alignHits[board] = before + k;

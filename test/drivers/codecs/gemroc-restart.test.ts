@@ -188,6 +188,31 @@ describe('gemroc decoder: one board restarting', () => {
     assert.equal(d.counters.reordered, 1);
   });
 
+  it('a late packet from before the restart, arriving after it, neither counts as a second restart nor moves the board\'s clock', () => {
+    const word = (fpgaTs: number) => packHitWord({ adc: 100, fpgaTs, asicTs: 0, channel: 1, asic: 0, pileup: false, overflow: false });
+    const packet = (n: number, board: number, ts: number[]) => {
+      const ws = ts.map((t) => word(t));
+      return encodeGemrocPacket(n, board, ws.map((w) => w[0]), ws.map((w) => w[1]));
+    };
+    const hour = Math.round(HOUR / TICK);
+    const d = new GemrocDecoder(channelMap);
+    const t = (p: Uint8Array) => Array.from(d.decode(p)!.t);
+    t(packet(0, 0, [hour, hour + 1]));
+    t(packet(0, 1, [hour, hour + 1]));
+    t(packet(1, 0, [hour + 2, hour + 3]));
+    // board 1 restarts (counter running on); its packet 1, sent before the restart, is delayed past packet 2
+    const first = t(packet(2, 1, [10, 11]));
+    assert.equal(first[0], (hour + 3) * TICK, 'coarse re-alignment to board 0\'s latest time');
+    t(packet(1, 1, [hour + 2, hour + 3]));
+    assert.equal(d.counters.reordered, 1);
+    // the board's next packet continues its new clock
+    assert.deepEqual(t(packet(3, 1, [12, 13])), [first[0]! + 2 * TICK, first[0]! + 3 * TICK]);
+    assert.equal(d.counters.boardRestarts, 1, 'one restart');
+    // nor does its (future-looking) time become board 1's latest: board 0 restarting now continues from board 1's real time
+    assert.deepEqual(t(packet(2, 0, [5])), [first[0]! + 3 * TICK]);
+    assert.equal(d.counters.boardRestarts, 2);
+  });
+
   it('decoder state taken mid-alignment and restored (through the checkpoint file) decodes the rest identically', () => {
     const s: Scenario = { startNs: 6 * HOUR, restartAtNs: 1_500_000, counterReset: true };
     const ps = packets(s);
