@@ -88,6 +88,7 @@ const commands: Record<string, Record<string, Field>> = {
   'model/list': {},
   'model/select': { name: { required: true, valid: fc.constantFrom('lt-vit', 'nope'), invalid: fc.oneof(notAString, fc.constant(''), longString(200)) } },
   'scan/export': { id: idField, format: enumArray(['npy', 'hdf5', 'png'], 1), methods: enumArray(['roi', 'fit', 'model'], 0) },
+  'scan/delete': { id: idField, confirm: { required: true, valid: scanId, invalid: fc.oneof(notAString, fc.constantFrom('', '20260101-120000-Panel_B'), longString(200)) } },
 };
 
 /** A payload as sent: raw text, and the transaction put in it (undefined: none, match the next response). */
