@@ -128,6 +128,12 @@ export class EventFormer {
     const b1 = this.planes[1].hits;
     b0.reserve(n - from);
     b1.reserve(n - from);
+    // The plane buffers' arrays and counts in locals for the loop (reserve() above made the room; nothing in the
+    // loop reallocates them): no per-hit loads and stores of the buffers' fields.
+    const t0a = b0.t, s0a = b0.strip, a0a = b0.adc;
+    const t1a = b1.t, s1a = b1.strip, a1a = b1.adc;
+    let n0 = b0.n;
+    let n1 = b1.n;
     let c0 = this.clock[0]!;
     let c1 = this.clock[1]!;
     // Per plane, relative to the latest hit time seen on that plane (not to the settled time), so that where
@@ -160,19 +166,25 @@ export class EventFormer {
         continue;
       }
       if (p === 0) {
-        b0.push(ti, s, adc[i]!);
+        t0a[n0] = ti;
+        s0a[n0] = s;
+        a0a[n0++] = adc[i]!;
         if (ti > c0) {
           c0 = ti;
           reset0 = ti - resetNs;
         }
       } else if (p === 1) {
-        b1.push(ti, s, adc[i]!);
+        t1a[n1] = ti;
+        s1a[n1] = s;
+        a1a[n1++] = adc[i]!;
         if (ti > c1) {
           c1 = ti;
           reset1 = ti - resetNs;
         }
       } else badPlane++;
     }
+    b0.n = n0;
+    b1.n = n1;
     this.clock[0] = c0;
     this.clock[1] = c1;
     this.c.hitsIn += i - from;
