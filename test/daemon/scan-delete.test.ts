@@ -1,6 +1,6 @@
 // request/scan/delete and `gemxrf scan delete ID --yes`: a stored scan's folder and rows go, an event says so,
-// scan/list no longer shows it; refused without the id repeated in confirm, for an unknown id and for the
-// scan being acquired. Real daemon over MQTT, real SQLite file read back with its own connection.
+// scan/list no longer shows it; refused without the id repeated in confirm, for an unknown id, for the
+// scan being acquired and while it is exported. Real daemon over MQTT, real SQLite file read back with its own connection.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -143,6 +143,22 @@ describe('scan/delete', function () {
     await until(() => events.some((e) => (e['type'] === 'maps-saved' || e['type'] === 'maps-error') && e['scan'] === id), `maps of ${id}`, 30_000);
     const d = await rig.req.request('scan/delete', { id, confirm: id });
     assert.equal(d.status, 'ok', d.error);
+  });
+
+  it('is refused while an export of the scan runs, and then deletes the export too', async () => {
+    const id = await finishedScan('exported');
+    // The export (a child process, seconds) is asked first: requests are handled in order, so the delete
+    // arrives while it runs.
+    const exporting = rig.req.request('scan/export', { id, format: ['npy'], methods: ['roi'] }, 60_000);
+    const d = await rig.req.request('scan/delete', { id, confirm: id });
+    assert.equal(d.status, 'error');
+    assert.match(d.error!, /cannot be deleted now: an export of it is running/);
+    const e = await exporting;
+    assert.equal(e.status, 'ok', e.error);
+    assert.ok(existsSync(join(dataDir, 'scans', id, 'export')));
+    const ok = await rig.req.request('scan/delete', { id, confirm: id });
+    assert.equal(ok.status, 'ok', ok.error);
+    assert.equal(existsSync(join(dataDir, 'scans', id)), false);
   });
 
   it('gemxrf scan delete ID: refused without --yes, deletes with it', async () => {
