@@ -323,7 +323,7 @@ export class SnipBackground {
 //
 // clip(a, b, lo, hi, p): for c in lo .. hi, b[c] = pmin(a[c], 0.5 * (a[c - p] + a[c + p])), a and b byte offsets
 // of Float64 arrays in the kernel's memory. f64x2.pmin(x, m) is `m < x ? m : x`, the reference's expression,
-// bit for bit, and one minpd instruction (no branch); two channels per step, no bounds checks. ~3x the
+// bit for bit, and one minpd instruction (no branch); two channels per step, no bounds checks. ~2.5x the
 // JavaScript loop's speed (docs/results.md). The module is small enough to be written out here in bytes; each
 // line of the function body is one WAT instruction group (params a b lo hi p: locals 0-4; i, end: 5, 6; half: 7).
 type ClipRun = (a: number, b: number, lo: number, hi: number, p: number) => void;
