@@ -55,17 +55,24 @@ describe('request/pixel/get', function () {
     await until(() => daemon.manager.state === 'idle' && daemon.manager.lastCube !== null, 'the count-limited scan to end', 15_000);
     // The final maps are published once after the stop (retained): read the roi map of Cu.
     const sub = await mqtt.connectAsync(daemon.brokerUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+    // The roi frames retained during the scan carry the same scan id as the final ones: wait for the final
+    // live/maps index (published after the final maps it lists), or a live frame covering fewer events than the
+    // stopped cube could be compared with the final pixel (seen under load).
     const frames = new Map<string, MapFrame>();
+    const cube = daemon.manager.lastCube!;
+    const scanId = daemon.manager.lastScanId!;
+    let finalSeen = false;
     sub.on('message', (topic, payload) => {
       if (topic.startsWith(`${base}/live/maps/roi/`) && payload.length) {
         const f = decodeMapFrame(payload);
         frames.set(f.element, f);
+      } else if (topic === `${base}/live/maps` && payload.length) {
+        const index = JSON.parse(payload.toString()) as { scanId?: string; final?: boolean };
+        if (index.scanId === scanId && index.final === true) finalSeen = true;
       }
     });
-    await sub.subscribeAsync(`${base}/live/maps/roi/+`);
-    const cube = daemon.manager.lastCube!;
-    const scanId = daemon.manager.lastScanId!;
-    await until(() => ['Cr', 'Cu', 'Pb'].every((e) => frames.get(e)?.scanId === scanId), 'the final roi frames');
+    await sub.subscribeAsync([`${base}/live/maps/roi/+`, `${base}/live/maps`]);
+    await until(() => finalSeen && ['Cr', 'Cu', 'Pb'].every((e) => frames.get(e)?.scanId === scanId), 'the final roi frames');
     await sub.endAsync();
 
     // Pick the pixel with the most counts, so the check is not on an empty pixel.
