@@ -5,6 +5,7 @@ import { DaemonLink } from './connection.js';
 import { byId, setText } from './dom.js';
 import { Downloads } from './downloads.js';
 import { decodeGxmp } from './gxmp.js';
+import { LastScanPanel } from './last-scan-panel.js';
 import { LoginForm, rememberedCredentials } from './login-form.js';
 import { MapsPanel, type MapIndex } from './maps-panel.js';
 import type { LinesDoc } from './markers.js';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   });
   const scan = new ScanPanel(link);
   const downloads = new Downloads(link);
+  const lastScan = new LastScanPanel(link);
 
   let login: LoginForm | null = null;
   link.onStatus((s, detail) => {
@@ -87,9 +89,11 @@ async function main(): Promise<void> {
     const s = json<StateDoc>(p);
     status.onState(s);
     scan.onState(s.state);
+    lastScan.onState(s);
   });
   link.on('event', (p) => {
     const e = json<{ type: string; scan?: { id: string } }>(p);
+    lastScan.onEvent(e as unknown as Record<string, unknown>);
     void downloads.refresh(e.scan?.id);
   });
   link.on('live/stats', (p) => status.onStats(json<StatsDoc>(p)));

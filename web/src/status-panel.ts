@@ -39,7 +39,7 @@ export interface StatsDoc {
 
 /** dt/dd pairs in a <dl> whose box is hidden while there are no rows. The elements are made once per set of
  *  keys (a board appearing rebuilds the list) and then only their text changes: no layout work per update. */
-class RowList {
+export class RowList {
   private keys = '';
   private readonly cells = new Map<string, { dt: HTMLElement; dd: HTMLElement }>();
 
