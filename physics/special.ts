@@ -44,3 +44,23 @@ export function lnFactorial(k: number): number {
   const ix2 = ix * ix;
   return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + ix * (1 / 12 - ix2 * (1 / 360 - ix2 / 1260));
 }
+
+/** erfc(z) for z >= 0, with exactly erfc's arithmetic (bit-identical to erfc(z) there, and erfc(-z) is
+ *  2 - erfcNonNegative(z)). Lets callers that evaluate erfc at a shared point for several intervals (the
+ *  strip boundaries of a charge cloud) compute the exponential once; see erfcFromNonNegative. */
+export function erfcNonNegative(z: number): number {
+  const t = 2 / (2 + z);
+  return (
+    t *
+    Math.exp(
+      -z * z - 1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+        t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    )
+  );
+}
+
+/** erfc(x) given e = erfcNonNegative(|x|): bit-identical to erfc(x). */
+export function erfcFromNonNegative(x: number, e: number): number {
+  return x >= 0 ? e : 2 - e;
+}

@@ -16,7 +16,7 @@
 // readout that flushes per frame.
 import { allocEventBatch, allocHitBatch, type EventBatch, type HitBatch } from '../../drivers/batches.js';
 import { createRng, type Rng } from '../../physics/random.js';
-import { normalMass } from '../../physics/special.js';
+import { erfcFromNonNegative, erfcNonNegative } from '../../physics/special.js';
 import { EventGenerator, type EventGeneratorOptions } from './events.js';
 
 export interface StripReadoutOptions {
@@ -74,10 +74,12 @@ export class HitGenerator {
   private readonly maxAdc: number;
   // Scratch reused across batches (grown on demand).
   private truth: EventBatch = allocEventBatch(0);
-  private raw: HitBatch = allocHitBatch(0);
-  private rawEvent = new Int32Array(0);
-  private out: HitBatch = allocHitBatch(0);
-  private outEvent = new Int32Array(0);
+  private hits: HitBatch = allocHitBatch(0);
+  private hitEvent = new Int32Array(0);
+  private noiseT = new Float64Array(0);
+  private noiseCh = new Uint32Array(0);
+  private noiseAdc = new Uint16Array(0);
+  private noiseOrder = new Uint32Array(0);
   private sx = new Float64Array(0);
   private sy = new Float64Array(0);
   private lastTimeNs: number;
@@ -132,6 +134,13 @@ export class HitGenerator {
   }
 
   private toHits(truth: EventBatch): HitBatchWithTruth {
+    // Same model, same random draws in the same order as the straightforward version (kept as
+    // ReferenceHitGenerator in hits-reference.ts; test/simulator/hits-equivalence.test.ts checks the output is
+    // bit-identical), but: erfc at each strip boundary is evaluated once and shared by the two strips that
+    // meet there (same arithmetic as normalMass, so the same charge shares); event hits are kept in time
+    // order as they are made (insertion from the end: hits are already nearly in order, the jitter only
+    // swaps hits of one cluster or of events closer than the jitter), the few noise hits are sorted apart and
+    // merged in; no per-batch allocation. Ties keep generation order (event hits before noise hits).
     const r = this.readout;
     const S = r.stripsPerPlane;
     const n = truth.n;
@@ -141,94 +150,181 @@ export class HitGenerator {
     const noiseMean = r.noiseRatePerStripHz * 2 * S * (Math.max(spanEnd - spanStart, 0) * 1e-9);
     const nNoise = this.rng.poisson(noiseMean);
     const cap = n * 2 * r.maxClusterStrips + nNoise;
-    this.ensure(cap, n);
-    const raw = this.raw, rawEvent = this.rawEvent;
+    this.ensure(cap, n, nNoise);
+    const hits = this.hits, hitEvent = this.hitEvent;
+    const P = hits.plane, ST = hits.strip, A = hits.adc, T = hits.t;
     const half = (r.maxClusterStrips - 1) / 2;
     const scaleX = S / this.events.width;
     const scaleY = S / this.events.height;
     const rng = this.rng;
     const clockStart = this.clockStartNs;
+    const dead = this.dead, maxAdc = this.maxAdc;
+    const sx = this.sx, sy = this.sy;
+    const tx = truth.x, ty = truth.y, tadc = truth.adc, tt = truth.t;
+    const ratioSpread = r.ratioSpread, sigmaMin = r.cloudSigmaStrips[0], sigmaRange = r.cloudSigmaStrips[1] - r.cloudSigmaStrips[0];
+    const planeJitter = r.planeJitterNs, stripJitter = r.stripJitterNs, stripNoise = r.stripNoiseAdc, threshold = r.thresholdAdc;
+    // Insertion budget: past it (only with a time jitter far above the event spacing) the rest is appended
+    // and the event hits get one stable sort at the end.
+    let shiftBudget = 64 * n + 4096;
+    let inOrder = true;
     let h = 0;
     for (let e = 0; e < n; e++) {
-      const px = (truth.x[e]! + rng.next()) * scaleX;
-      const py = (truth.y[e]! + rng.next()) * scaleY;
-      this.sx[e] = px;
-      this.sy[e] = py;
-      const ratio = Math.exp(r.ratioSpread * rng.normal());
-      const q = truth.adc[e]!;
-      const sigma = r.cloudSigmaStrips[0] + (r.cloudSigmaStrips[1] - r.cloudSigmaStrips[0]) * rng.next();
-      const t0 = truth.t[e]!;
+      const px = (tx[e]! + rng.next()) * scaleX;
+      const py = (ty[e]! + rng.next()) * scaleY;
+      sx[e] = px;
+      sy[e] = py;
+      const ratio = Math.exp(ratioSpread * rng.normal());
+      const q = tadc[e]!;
+      const sigma = sigmaMin + sigmaRange * rng.next();
+      const k = 1 / (Math.SQRT2 * sigma); // as normalMass computes it
+      const t0 = tt[e]!;
       for (let plane = 0; plane < 2; plane++) {
         const centre = plane === 0 ? px : py;
         const charge = plane === 0 ? (q * ratio) / (1 + ratio) : q / (1 + ratio);
-        const tp = t0 + r.planeJitterNs * rng.normal();
+        const tp = t0 + planeJitter * rng.normal();
         const c0 = Math.floor(centre);
+        const deadBase = plane * S;
+        // erfc at the lower boundary of strip s, when the previous strip computed it as its upper boundary.
+        let haveLow = false, zLow = 0, eLow = 0;
         for (let s = c0 - half; s <= c0 + half; s++) {
-          if (s < 0 || s >= S || this.dead[plane * S + s]) continue;
-          const a = Math.round(charge * normalMass(s, s + 1, centre, sigma) + r.stripNoiseAdc * rng.normal());
-          if (a < r.thresholdAdc) continue;
-          raw.plane[h] = plane;
-          raw.strip[h] = s;
-          raw.adc[h] = a > this.maxAdc ? this.maxAdc : a;
-          const th = tp + r.stripJitterNs * rng.normal();
-          raw.t[h] = th > clockStart ? th : clockStart; // events within the jitter of the start (gemx times are unsigned)
-          rawEvent[h] = e;
+          if (s < 0 || s >= S || dead[deadBase + s]) {
+            haveLow = false;
+            continue;
+          }
+          // normalMass(s, s + 1, centre, sigma), with erfc(±z) from one exponential per boundary.
+          const za = haveLow ? zLow : (s - centre) * k;
+          const ea = haveLow ? eLow : erfcNonNegative(Math.abs(za));
+          const zb = (s + 1 - centre) * k;
+          const eb = erfcNonNegative(Math.abs(zb));
+          zLow = zb;
+          eLow = eb;
+          haveLow = true;
+          const mass =
+            za >= 0 ? 0.5 * (erfcFromNonNegative(za, ea) - erfcFromNonNegative(zb, eb))
+            : zb <= 0 ? 0.5 * (erfcFromNonNegative(-zb, eb) - erfcFromNonNegative(-za, ea))
+            : 1 - 0.5 * (erfcFromNonNegative(-za, ea) + erfcFromNonNegative(zb, eb));
+          const a = Math.round(charge * mass + stripNoise * rng.normal());
+          if (a < threshold) continue;
+          let th = tp + stripJitter * rng.normal();
+          if (!(th > clockStart)) th = clockStart; // events within the jitter of the start (gemx times are unsigned)
+          // Insert at its place in time order (after any hit with an equal time: stable).
+          let i = h;
+          if (inOrder) {
+            while (i > 0 && T[i - 1]! > th) i--;
+            if (i < h) {
+              shiftBudget -= h - i;
+              if (shiftBudget < 0) {
+                inOrder = false;
+                i = h;
+              } else {
+                P.copyWithin(i + 1, i, h);
+                ST.copyWithin(i + 1, i, h);
+                A.copyWithin(i + 1, i, h);
+                T.copyWithin(i + 1, i, h);
+                hitEvent.copyWithin(i + 1, i, h);
+              }
+            }
+          }
+          P[i] = plane;
+          ST[i] = s;
+          A[i] = a > maxAdc ? maxAdc : a;
+          T[i] = th;
+          hitEvent[i] = e;
           h++;
         }
       }
     }
+    if (!inOrder) this.sortByTime(h);
     // Noise hits: uniform over the span, any strip of either plane, charge just above threshold.
+    const nt = this.noiseT, nch = this.noiseCh, nadc = this.noiseAdc;
+    let m = 0;
     for (let k = 0; k < nNoise; k++) {
       const ch = rng.int(2 * S);
-      if (this.dead[ch]) continue;
-      raw.plane[h] = ch < S ? 0 : 1;
-      raw.strip[h] = ch < S ? ch : ch - S;
-      raw.adc[h] = Math.min(this.maxAdc, Math.round(r.thresholdAdc + 4 * r.stripNoiseAdc * -Math.log(1 - rng.next())));
-      raw.t[h] = spanStart + (spanEnd - spanStart) * rng.next();
-      rawEvent[h] = -1;
-      h++;
+      if (dead[ch]) continue;
+      nch[m] = ch;
+      nadc[m] = Math.min(maxAdc, Math.round(threshold + 4 * stripNoise * -Math.log(1 - rng.next())));
+      nt[m] = spanStart + (spanEnd - spanStart) * rng.next();
+      m++;
     }
-    raw.n = h;
-    this.sortByTime(h);
+    if (m > 0) {
+      const order = this.noiseOrder.subarray(0, m);
+      for (let i = 0; i < m; i++) order[i] = i;
+      order.sort((a, b) => nt[a]! - nt[b]! || a - b);
+      // Merge from the back into the free space after the event hits; on equal times the noise hit goes after.
+      let i = h - 1, j = m - 1, w = h + m - 1;
+      while (j >= 0) {
+        const o = order[j]!;
+        const tn = nt[o]!;
+        if (i >= 0 && T[i]! > tn) {
+          P[w] = P[i]!;
+          ST[w] = ST[i]!;
+          A[w] = A[i]!;
+          T[w] = T[i]!;
+          hitEvent[w] = hitEvent[i]!;
+          i--;
+        } else {
+          const ch = nch[o]!;
+          P[w] = ch < S ? 0 : 1;
+          ST[w] = ch < S ? ch : ch - S;
+          A[w] = nadc[o]!;
+          T[w] = tn;
+          hitEvent[w] = -1;
+          j--;
+        }
+        w--;
+      }
+      h += m;
+    }
+    hits.n = h;
     return {
-      hits: this.out,
+      hits,
       truth,
-      hitEvent: this.outEvent.subarray(0, h),
-      truthStripX: this.sx.subarray(0, n),
-      truthStripY: this.sy.subarray(0, n),
+      hitEvent: hitEvent.subarray(0, h),
+      truthStripX: sx.subarray(0, n),
+      truthStripY: sy.subarray(0, n),
     };
   }
 
-  /** Sorts raw hits by time into `out` (stable: equal times keep generation order). */
+  /** Stable sort of the first h hits by time, in place (only when the insertion budget ran out). */
   private sortByTime(h: number): void {
-    const raw = this.raw, out = this.out;
+    const hits = this.hits, hitEvent = this.hitEvent;
     const order = new Uint32Array(h);
     for (let i = 0; i < h; i++) order[i] = i;
-    const t = raw.t;
+    const t = hits.t;
     order.sort((a, b) => t[a]! - t[b]! || a - b);
+    const out = allocHitBatch(h), outEvent = new Int32Array(h);
     for (let i = 0; i < h; i++) {
       const j = order[i]!;
-      out.plane[i] = raw.plane[j]!;
-      out.strip[i] = raw.strip[j]!;
-      out.adc[i] = raw.adc[j]!;
-      out.t[i] = raw.t[j]!;
-      this.outEvent[i] = this.rawEvent[j]!;
+      out.plane[i] = hits.plane[j]!;
+      out.strip[i] = hits.strip[j]!;
+      out.adc[i] = hits.adc[j]!;
+      out.t[i] = hits.t[j]!;
+      outEvent[i] = hitEvent[j]!;
     }
-    out.n = h;
+    hits.plane.set(out.plane);
+    hits.strip.set(out.strip);
+    hits.adc.set(out.adc);
+    hits.t.set(out.t);
+    hitEvent.set(outEvent);
   }
 
-  private ensure(hits: number, events: number): void {
-    if (this.raw.plane.length < hits) {
-      const c = Math.max(hits, 2 * this.raw.plane.length);
-      this.raw = allocHitBatch(c);
-      this.out = allocHitBatch(c);
-      this.rawEvent = new Int32Array(c);
-      this.outEvent = new Int32Array(c);
+  private ensure(hits: number, events: number, noise: number): void {
+    if (this.hits.plane.length < hits) {
+      const c = Math.max(hits, 2 * this.hits.plane.length);
+      this.hits = allocHitBatch(c);
+      this.hitEvent = new Int32Array(c);
     }
     if (this.sx.length < events) {
       const c = Math.max(events, 2 * this.sx.length);
       this.sx = new Float64Array(c);
       this.sy = new Float64Array(c);
+    }
+    if (this.noiseT.length < noise) {
+      const c = Math.max(noise, 2 * this.noiseT.length);
+      this.noiseT = new Float64Array(c);
+      this.noiseCh = new Uint32Array(c);
+      this.noiseAdc = new Uint16Array(c);
+      this.noiseOrder = new Uint32Array(c);
     }
   }
 }
