@@ -280,21 +280,31 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       void publisher.publishMaps();
       if (!scanId) return;
       finishing.add(scanId);
-      void inference.finishScan(scanId, { finalPass: ev.reason !== 'shutdown' }).then(() => {
+      const finished = inference.finishScan(scanId, { finalPass: ev.reason !== 'shutdown' }).then(() => {
         if (manager.lastScanId === scanId && manager.state !== 'acquiring' && manager.state !== 'starting') {
           publisher.scanStopped();
           void publisher.publishMaps();
         }
-        // The maps of the scan's last final publication (the model's final pass included when it ran).
-        saver.save(scanId, () => publisher.finalMaps(scanId));
-      }).then(() => saver.settled()).catch((e: unknown) => log.error('finishing the scan failed', { scan: scanId, error: (e as Error).message })).finally(() => finishing.delete(scanId));
+      }).catch((e: unknown) => log.error('finishing the scan failed', { scan: scanId, error: (e as Error).message }));
+      // The maps of the scan's last final publication (the model's final pass included when it ran). The save
+      // is registered now, not once the final pass ended: the shutdown (saver.settled) waits for it even when
+      // another scan is current by then.
+      const saved = saver.save(scanId, async () => {
+        await finished;
+        return publisher.finalMaps(scanId);
+      });
+      void Promise.all([finished, saved]).finally(() => finishing.delete(scanId));
     });
     const storageWritable = writableProbe(dataDir);
     let exportRunning: () => string | null = () => null;
     registerRequests({
       bridge, manager, db, dataDir,
       scanBusy: (id) => (exportRunning() === id ? 'an export of it is running' : finishing.has(id) ? 'its final maps are still being made and saved' : null),
-      scanDeleted: () => void publisher.publishState(),
+      scanDeleted: (id) => {
+        // The deleted scan's maps were the ones shown: their retained frames and index leave the broker.
+        void publisher.forgetScan(id).catch((e: unknown) => log.warn('cannot clear the deleted scan\'s live maps', { scan: id, error: (e as Error).message }));
+        void publisher.publishState();
+      },
       status: state,
       config: () => redactSecrets(config),
       health: () => ({
@@ -340,7 +350,11 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
         // workers end: no thread outlives the daemon.
         await publisher.close();
         // The stopped scan's maps into its folder, before the database and the bridge close.
-        if (!(await saver.settled())) log.warn('saving the scan maps did not end in time; the scan folder may lack maps/');
+        // Every scan's pending save (an earlier scan's whose model final pass still runs included), bounded.
+        if (!(await saver.settled())) {
+          saver.abandon();
+          log.warn('saving the scan maps did not end in time; the scan folder may lack maps/ (made at the next start)');
+        }
         await publisher.publishState().catch(() => undefined);
         // Undo in reverse: publisher, bridge (publishes offline), link, simulator, broker, database.
         cleanups.pop(); // publisher already closed

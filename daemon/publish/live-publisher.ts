@@ -69,6 +69,9 @@ export interface FinalMaps {
   model: ScanModelMaps | null;
 }
 
+/** Final maps kept (finalMaps) for this many of the latest stopped scans. */
+const KEEP_FINALS = 4;
+
 /** Live frames older than this are stale: MQTT 5 brokers drop them instead of delivering late. */
 const LIVE_EXPIRY_S = 10;
 
@@ -92,10 +95,13 @@ export class LivePublisher {
   /** After a stop the maps of the stopped scan (this id) are brought up to date once more. */
   private pendingFinalScan: string | null = null;
   private closed = false;
-  /** The last final cycle's maps (of one scan: the latest stopped). */
-  private lastFinal: FinalMaps | null = null;
+  /** The last final cycle's maps per scan, of the few latest stopped (a save of an earlier scan may still wait
+   *  for its model final pass when the next scan's final cycle ran: the shutdown stops it). */
+  private readonly finals = new Map<string, FinalMaps>();
   /** The model maps the cycle in progress published (publishModelMaps). */
   private cycleModel: ScanModelMaps | null = null;
+  /** Every live/maps/<method>/<element> topic a map frame was retained on (forgetScan clears them). */
+  private readonly frameTopics = new Set<string>();
   mapCycles = 0;
 
   constructor(
@@ -178,6 +184,28 @@ export class LivePublisher {
     await this.maker.release();
   }
 
+  /** A scan was deleted (scan/delete): when its maps are the ones shown, their retained frames
+   *  (live/maps/<method>/<element>, every topic this publisher put a map frame on) and the retained live/maps
+   *  index are cleared (empty retained payloads), so that no subscriber is shown maps of a scan that no longer
+   *  exists. A new scan does not need this: its frames replace the retained ones on the same topics and its
+   *  index lists only its own. Returns whether anything was cleared. */
+  async forgetScan(scanId: string): Promise<boolean> {
+    if (this.indexScan !== scanId) return false;
+    if (this.source.acquiring() && this.source.cube()?.scanId === scanId) return false; // never the scan acquiring
+    this.entries.clear();
+    this.index = [];
+    this.indexScan = null;
+    this.indexDoc = null;
+    this.finalScan = null;
+    if (this.pendingFinalScan === scanId) this.pendingFinalScan = null;
+    this.finals.delete(scanId);
+    const topics = [...this.frameTopics];
+    this.frameTopics.clear();
+    for (const t of topics) await this.bridge.clear(t);
+    await this.bridge.clear('live/maps');
+    return true;
+  }
+
   /** The scan's final maps once its final publications in flight or pending are done (scanStopped, then
    *  publishMaps): those of the last one. null when the scan had no final cycle (another scan shows). */
   async finalMaps(scanId: string): Promise<FinalMaps | null> {
@@ -186,7 +214,7 @@ export class LivePublisher {
       else if (this.pendingFinalScan === scanId && !this.closed) await this.publishMaps();
       else break;
     }
-    return this.lastFinal?.scanId === scanId ? this.lastFinal : null;
+    return this.finals.get(scanId) ?? null;
   }
 
   private async mapCycle(cube: Cube, scanId: string, final: boolean): Promise<void> {
@@ -227,7 +255,11 @@ export class LivePublisher {
     await new Promise<void>((r) => setImmediate(r)); // let queued chunks in before the model maps
     this.cycleModel = null;
     doc.model = await this.publishModelMaps(scanId);
-    if (classical) this.lastFinal = { scanId, width: cube.width, height: cube.height, events: doc.events, classical, missing, model: this.cycleModel };
+    if (classical) {
+      this.finals.delete(scanId);
+      this.finals.set(scanId, { scanId, width: cube.width, height: cube.height, events: doc.events, classical, missing, model: this.cycleModel });
+      for (const id of this.finals.keys()) if (this.finals.size > KEEP_FINALS) this.finals.delete(id);
+    }
     this.mapCycles++;
     await this.publishIndex();
   }
@@ -270,6 +302,7 @@ export class LivePublisher {
       const data = elementMap(set, element);
       const topic = `live/maps/${method}/${element}`;
       const frame = encodeMapFrame({ element, method, scanId, width: set.width, height: set.height, sequence: seq, timestampMs: now, data });
+      this.frameTopics.add(topic);
       await this.bridge.publish(topic, frame, { retain: true, userProperties: frameProps(set.width, set.height, method, element, scanId) });
       const { max, sum } = maxSum(data);
       entries.push({ method, element, topic: this.bridge.topic(topic), sequence: seq, width: set.width, height: set.height, max, sum, updatedAt: new Date(now).toISOString(), events: r.events });
@@ -291,8 +324,13 @@ export class LivePublisher {
   /** Publishes the scan's model and presence maps and records their index entries; returns the model block of
    *  the live/maps index (or null, with no model entries). */
   private async publishModelMaps(scanId: string): Promise<Record<string, unknown> | null> {
-    const m = this.source.modelMaps?.(scanId);
-    this.cycleModel = m ?? null;
+    const live = this.source.modelMaps?.(scanId);
+    // One synchronous copy of every layer, with the metadata read in the same tick: the frames below, and a
+    // final cycle's maps saved into the scan folder (finalMaps), are this copy, so that `final`,
+    // `eventsInferred` and `pixelsFullResolution` describe exactly those values. (The live views keep
+    // changing: a final pass still running when the next scan starts writes into them after this cycle.)
+    const m: ScanModelMaps | null = live ? { ...live, model: { ...live.model }, layers: live.layers.map((l) => ({ ...l, maps: l.maps.map((e) => ({ element: e.element, data: e.data.slice() })) })) } : null;
+    this.cycleModel = m;
     if (!m) {
       this.entries.delete('model');
       this.entries.delete('presence');
@@ -306,9 +344,10 @@ export class LivePublisher {
       const entries: MapIndexEntry[] = [];
       for (const { element, data } of layer.maps) {
         const topic = `live/maps/${layer.method}/${element}`;
-        // encodeMapFrame copies the live view; the worker may be mid-cycle (some pixels newer), every value is whole.
+        // A copy of the live view taken above; the worker may have been mid-cycle (some pixels newer), every value is whole.
         const frame = encodeMapFrame({ element, method: layer.method, scanId, width: layer.width, height: layer.height, sequence: seq, timestampMs: now, data });
         const props = { ...frameProps(layer.width, layer.height, layer.method, element, scanId), model: name, modelVersion: version };
+        this.frameTopics.add(topic);
         await this.bridge.publish(topic, frame, { retain: true, userProperties: props });
         const { max, sum } = maxSum(data);
         entries.push({ method: layer.method, element, topic: this.bridge.topic(topic), sequence: seq, width: layer.width, height: layer.height, max, sum, updatedAt: new Date(now).toISOString(), model: name, modelVersion: version });

@@ -16,7 +16,7 @@
 // 'completed' when this runs), into maps.tmp/ (the HTTP listing skips *.tmp) then renamed to maps/. A failure
 // (disk full, permissions) is logged, published as an `event` {type: 'maps-error'}, and noted in the scan
 // record's `error` (the status stays): the scan, its recording and checkpoint are untouched.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeNpyFileAsync } from '../export/npy-writer.js';
 import type { ScanModelMaps } from '../inference/scan-inference.js';
@@ -39,7 +39,8 @@ export interface SaveMapsInput {
   classical: ReadonlyArray<{ method: string; maps: MapSet; events: number }>;
   /** Classical methods configured but without final maps (their worker failed), listed in index.json. */
   missing?: readonly string[];
-  /** The inference engine's maps (live views: copied before the first write), null without the model method. */
+  /** The inference engine's maps as the final cycle published them (LivePublisher copies them, metadata and
+   *  values in the same tick), null without the model method. */
   model: ScanModelMaps | null;
   /** roi's continuum setting (maps.roi.background), written into index.json. */
   roiBackground?: string;
@@ -98,13 +99,22 @@ export async function writeScanMaps(dataDir: string, input: SaveMapsInput): Prom
   const folder = scanDir(dataDir, input.scanId);
   const tmp = join(folder, `${MAPS_DIR}.tmp`);
   const final = join(folder, MAPS_DIR);
+  // Never recreates the scan folder: one that is gone was deleted (scan/delete renames it away first) or
+  // moved by hand, and maps alone in a new folder would be an orphan no catalogue row describes. Below, every
+  // mkdir is non-recursive, so a folder removed after this check makes the save fail (ENOENT) too.
+  const st = await stat(folder).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new Error(`the scan folder ${folder} no longer exists (the scan was deleted or moved); nothing written`);
+    throw e;
+  });
+  if (!st.isDirectory()) throw new Error(`the scan folder ${folder} is not a directory (ENOTDIR); nothing written`);
   await rm(tmp, { recursive: true, force: true });
   try {
+    await mkdir(tmp);
     const files: string[] = [];
     let bytes = 0;
     const methods: Array<Record<string, unknown>> = [];
     for (const l of layers) {
-      await mkdir(join(tmp, l.method), { recursive: true });
+      await mkdir(join(tmp, l.method));
       const own: string[] = [];
       for (const [i, element] of l.elements.entries()) {
         const file = `${l.method}/${element}.npy`;
@@ -165,23 +175,44 @@ export interface MapSaverOptions {
 /** Saves each stopped scan's final maps into its folder, one save at a time per scan, off the stop's path. */
 export class MapSaver {
   private readonly pending = new Set<Promise<void>>();
+  /** Set when the shutdown stopped waiting: a save whose maps come later writes nothing. */
+  private abandoned = false;
   saved = 0;
   failed = 0;
 
   constructor(private readonly opts: MapSaverOptions) {}
 
-  /** Saves the maps `final()` resolves to (after the scan's final publication); null: nothing to save. Never
-   *  rejects; the outcome is logged and published as a `maps-saved` or `maps-error` event. */
-  save(scanId: string, final: () => Promise<SaveMapsInput | null>): void {
-    if (!this.opts.enabled) return;
+  /** Saves the maps `final()` resolves to (after the scan's final publication); null: nothing to save. Call it
+   *  when the scan stops, with a `final` that waits for whatever comes first (the model's final pass): the save
+   *  is pending from then on, so settled() (the shutdown) waits for it. Never rejects (resolves when the save
+   *  ended, at once when disabled); the outcome is logged and published as a `maps-saved` or `maps-error` event. */
+  save(scanId: string, final: () => Promise<SaveMapsInput | null>): Promise<void> {
+    if (!this.opts.enabled) return Promise.resolve();
     const job = this.run(scanId, final).finally(() => this.pending.delete(job));
     this.pending.add(job);
+    return job;
+  }
+
+  /** Saves in progress or waiting for their maps. */
+  get inProgress(): number {
+    return this.pending.size;
+  }
+
+  /** The shutdown gave up waiting (settled() false): saves still pending write nothing once their maps come
+   *  (the database is closing; the scan folder keeps its recording and checkpoint, and the next start's
+   *  missing-maps pass, scan/missing-maps.ts, makes its roi/fit maps). */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   private async run(scanId: string, final: () => Promise<SaveMapsInput | null>): Promise<void> {
     const { log } = this.opts;
     try {
       const maps = await final();
+      if (this.abandoned) {
+        log.warn('scan maps not saved: the daemon shut down first', { scan: scanId });
+        return;
+      }
       // null: the scan never had a final map cycle (the next scan started before it ran) or another scan's
       // replaced it before this save: its maps are lost to the folder, a failure like any other.
       if (!maps) throw new Error("the scan's final maps were not kept (another scan's maps replaced them first); `gemxrf scan export` makes them from its recording");
@@ -196,6 +227,10 @@ export class MapSaver {
     } catch (e) {
       const error = (e as Error).message;
       this.failed++;
+      if (this.abandoned) {
+        log.error('cannot save the scan maps (the daemon shut down meanwhile)', { scan: scanId, error });
+        return;
+      }
       log.error('cannot save the scan maps (the scan, its recording and checkpoint are kept)', { scan: scanId, error });
       noteMapsError(this.opts.db, scanId, error, log);
       this.opts.event({ type: 'maps-error', scan: scanId, error });
