@@ -24,6 +24,7 @@ import { registerRequests } from './requests.js';
 import { registerPixelRequest } from './pixel-request.js';
 import { startDashboard } from './http/index.js';
 import { recoverInterruptedScans, type RecoveredScan } from './scan/recovery.js';
+import { cleanOrphanMapsTmp, MissingMaps, type MissingMapsResult } from './scan/missing-maps.js';
 import { MapSaver } from './scan/save-maps.js';
 import { ScanManager } from './scan/scan-manager.js';
 import { ScanDb } from './storage/db.js';
@@ -45,6 +46,9 @@ export interface Daemon {
   readonly db: ScanDb;
   readonly publisher: LivePublisher;
   readonly recovered: RecoveredScan[];
+  /** Stopped scans whose saved maps were missing, made after start-up in the background (storage.saveMaps;
+   *  scan/missing-maps.ts): resolves when that pass ended (at once without saveMaps). */
+  readonly missingMaps: Promise<MissingMapsResult[]>;
   stop(): Promise<void>;
 }
 
@@ -102,6 +106,9 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     const recovered = await recoverInterruptedScans(dataDir, db, log, { saveMaps: config.storage.saveMaps });
     // Folders of deleted scans a previous run could not finish removing (scan/delete).
     await sweepDeletedScans(dataDir, log);
+    // maps.tmp/ left by a daemon stopped mid-save (no save runs yet); the scans missing their maps get them
+    // after start-up (below).
+    cleanOrphanMapsTmp(dataDir, log);
     // Free space of the data directory: sampled every 2 s off the data path (health, state, storage.minFreeGB).
     const disk = new DiskSpace(dataDir, 2000);
 
@@ -335,13 +342,29 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
     publisher.start();
     cleanups.push(() => publisher.close());
 
+    // Stopped scans whose maps save did not happen or failed: roi/fit maps from their final checkpoints, in the
+    // background (worker threads), one at a time; not deletable meanwhile.
+    let shuttingDown = false;
+    const missing = new MissingMaps(dataDir, db, {
+      log, stopped: () => shuttingDown,
+      busy: (id, on) => void (on ? finishing.add(id) : finishing.delete(id)),
+      event: (ev) => void bridge.publish('event', { ...ev, time: new Date().toISOString() }, { qos: 1 }),
+    });
+    const missingMaps: Promise<MissingMapsResult[]> = config.storage.saveMaps
+      ? new Promise<void>((r) => setImmediate(r)).then(() => missing.run())
+      : Promise.resolve([]);
+
     log.info('gemxrf daemon ready', { broker: brokerUrl, ws: broker?.wsUrl ?? undefined, dashboard: http?.url, topics: bridge.topic('#'), dataDir, source: sourceUrl, simulator: emulator ? config.simulator.phantom : 'off' });
 
     let stopping: Promise<void> | null = null;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         log.info('shutting down');
+        shuttingDown = true;
         publisher.stop();
+        // The missing-maps pass: the scan in progress is given up (made again at the next start).
+        await missing.cancel();
+        await Promise.race([missingMaps, new Promise((r) => setTimeout(r, 30_000).unref())]);
         // Stops the running scan, or waits for a stop (or failure) already in flight, and refuses new starts:
         // the database closes below only once the scan's row is final.
         await manager.close();
@@ -363,7 +386,7 @@ export async function startDaemon(config: GemxrfConfig, log: Logger): Promise<Da
       })();
       return stopping;
     };
-    return { config, brokerUrl, wsUrl: broker?.wsUrl ?? null, httpUrl: http?.url ?? null, dataDir, sourceUrl, manager, bridge, db, publisher, recovered, stop };
+    return { config, brokerUrl, wsUrl: broker?.wsUrl ?? null, httpUrl: http?.url ?? null, dataDir, sourceUrl, manager, bridge, db, publisher, recovered, missingMaps, stop };
   } catch (e) {
     await undo();
     throw e;

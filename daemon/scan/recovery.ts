@@ -46,8 +46,9 @@ export interface RecoveredScan {
   events: number;
 }
 
-/** Rebuilds one interrupted scan's cube; returns the cube and what was done. */
-export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: ScanDb, log?: Logger): Promise<{ cube: Cube; info: RecoveredScan; totals: ScanTotals }> {
+/** Rebuilds one interrupted scan's cube; returns the cube and what was done. persist false (a stopped scan's
+ *  cube for its missing maps, missing-maps.ts): nothing is written, neither the checkpoint nor the rows. */
+export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: ScanDb, log?: Logger, opts: { persist?: boolean } = {}): Promise<{ cube: Cube; info: RecoveredScan; totals: ScanTotals }> {
   const dir = scanDir(dataDir, scan.id);
   const parsed = configSchema.safeParse(scan.config);
   const config: GemxrfConfig = parsed.success ? parsed.data : configSchema.parse({});
@@ -90,10 +91,12 @@ export async function rebuildScanCube(dataDir: string, scan: ScanRecord, db: Sca
       if (++n % 256 === 0) await new Promise<void>((r) => setImmediate(r));
     }
     sink.flush();
-    // Formation was flushed: the rebuilt checkpoint covers the whole recording and carries no formation state.
-    await saveCheckpointFiles(cube, join(dir, CHECKPOINT_FILE), sink.frameEnd, null, config);
-    db.addCheckpoint({ scanId: scan.id, file: CHECKPOINT_FILE, recordingOffset: sink.frameEnd, events: cube.totalEvents, createdAt: new Date().toISOString() });
-    db.setRecordingBytes(scan.id, RAW_FILE, size);
+    if (opts.persist ?? true) {
+      // Formation was flushed: the rebuilt checkpoint covers the whole recording and carries no formation state.
+      await saveCheckpointFiles(cube, join(dir, CHECKPOINT_FILE), sink.frameEnd, null, config);
+      db.addCheckpoint({ scanId: scan.id, file: CHECKPOINT_FILE, recordingOffset: sink.frameEnd, events: cube.totalEvents, createdAt: new Date().toISOString() });
+      db.setRecordingBytes(scan.id, RAW_FILE, size);
+    }
     const c = cube.counters();
     const startedMs = Date.parse(scan.startedAt);
     const durationS = Math.max(0, (Date.now() - startedMs) / 1000);
