@@ -16,6 +16,8 @@
 // 'completed' when this runs), into maps.tmp/ (the HTTP listing skips *.tmp) then renamed to maps/. A failure
 // (disk full, permissions) is logged, published as an `event` {type: 'maps-error'}, and noted in the scan
 // record's `error` (the status stays): the scan, its recording and checkpoint are untouched.
+// A save that did not happen (daemon killed after the stop, shutdown wait ran out) or failed is made good at the
+// next start from the final checkpoint (roi/fit only: missing-maps.ts), which also removes orphan maps.tmp/.
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeNpyFileAsync } from '../export/npy-writer.js';
