@@ -5,6 +5,11 @@
 //    loop could reach (the C loop takes its exponential from libm log());
 //  - a naive JS generator drawing pixel, component and channel from CDFs by search (O(log n) per draw).
 // Rates are in process CPU time (best of REPS, JS and C rounds alternating): the machine is shared.
+//
+// Hit generator: strip hits (HitGenerator.generate, default readout: 128 strips per plane, 0.15-0.7 strip
+// clouds, 20 Hz/strip noise) of phantom-painting at 1 M events/s in 10 ms ticks, as the paced hits-level
+// source calls it, next to the pre-optimisation generator (ReferenceHitGenerator, hits-reference.ts; same
+// seed, bit-identical output) measured in alternating rounds, and the event generation alone.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { allocEventBatch } from '../drivers/batches.js';
 import { createRng } from '../physics/random.js';
 import { EventGenerator } from '../simulator/generators/events.js';
+import { HitGenerator } from '../simulator/generators/hits.js';
+import { ReferenceHitGenerator } from '../simulator/generators/hits-reference.js';
 import { brightness } from '../simulator/phantoms/index.js';
 
 const EVENTS = 4_000_000, BATCH = 65_536, REPS = 3, ROUNDS = 2;
@@ -169,4 +176,43 @@ export default async function (): Promise<void> {
   console.log(`  reference: same alias loop in C -O2  ${typeof c === 'number' ? `${m(c)}  (JS at ${((100 * js) / c).toFixed(0)}% of C)` : c}`);
   console.log(`  reference: naive CDF binary search   ${m(naive)}  (alias ${(js / naive).toFixed(1)}x faster)`);
   console.log(`  setup (render phantom, responses, tables): ${setupMs.toFixed(0)} ms`);
+  hitsBench();
+}
+
+const HIT_TICK_NS = 10e6, HIT_TICKS = 25, HIT_RATE = 1e6, HIT_REPS = 3, HIT_ROUNDS = 3;
+
+export function hitsBench(): void {
+  const opts = { phantom: 'phantom-painting', ratePerSecond: HIT_RATE, seed: 1 };
+  type Gen = { generate(ns: number): { hits: { n: number }; truth: { n: number } } };
+  // One generator per kind, as a stream: each rep continues where the last one stopped.
+  const kinds: Array<[string, Gen]> = [
+    ['HitGenerator (fast)', new HitGenerator(opts)],
+    ['reference (pre-optimisation)', new ReferenceHitGenerator(opts)],
+    ['events alone (EventGenerator)', { generate: (ns) => { const b = ev.generate(ns); return { hits: { n: 0 }, truth: b }; } }],
+  ];
+  const ev = new EventGenerator(opts);
+  const best = kinds.map(() => ({ s: Infinity, hits: 0, events: 0 }));
+  for (let round = 0; round < HIT_ROUNDS; round++) {
+    kinds.forEach(([, g], k) => {
+      for (let r = 0; r < HIT_REPS; r++) {
+        let hits = 0, events = 0;
+        const t0 = cpuSeconds();
+        for (let i = 0; i < HIT_TICKS; i++) {
+          const b = g.generate(HIT_TICK_NS);
+          hits += b.hits.n;
+          events += b.truth.n;
+        }
+        const s = cpuSeconds() - t0;
+        if (s < best[k]!.s) best[k] = { s, hits, events };
+      }
+    });
+  }
+  const secondsOfStream = (HIT_TICK_NS * HIT_TICKS) / 1e9;
+  console.log(`\nhit generator: phantom-painting at ${HIT_RATE / 1e6} M events/s, default readout, ${HIT_TICKS} ticks of ${HIT_TICK_NS / 1e6} ms (${secondsOfStream} s of stream) per rep, CPU time, best of ${HIT_REPS}x${HIT_ROUNDS}`);
+  kinds.forEach(([name], k) => {
+    const b = best[k]!;
+    const hitsPart = b.hits > 0 ? `${(b.hits / b.s / 1e6).toFixed(2).padStart(6)} M hits/s, ` : '';
+    console.log(`  ${name.padEnd(30)} ${hitsPart}${(b.events / b.s / 1e6).toFixed(2)} M events/s (${((b.s / b.events) * 1e6).toFixed(2)} µs CPU/event, ${(b.s / secondsOfStream).toFixed(2)} s CPU per s of stream)`);
+  });
+  console.log(`  fast vs reference: ${(best[1]!.s / best[1]!.events / (best[0]!.s / best[0]!.events)).toFixed(2)}x per event`);
 }

@@ -15,7 +15,7 @@
 // precede the previous batch's last hits by at most the time jitter (a few tens of ns), as with a real
 // readout that flushes per frame.
 import { allocEventBatch, allocHitBatch, type EventBatch, type HitBatch } from '../../drivers/batches.js';
-import { createRng, type Rng } from '../../physics/random.js';
+import { Xoshiro128 } from './xoshiro.js';
 import { erfcFromNonNegative, erfcNonNegative } from '../../physics/special.js';
 import { EventGenerator, type EventGeneratorOptions } from './events.js';
 
@@ -40,6 +40,17 @@ export interface StripReadoutOptions {
   /** Strips that never fire. */
   deadStrips?: ReadonlyArray<{ plane: 0 | 1; strip: number }>;
 }
+
+/** Upper bounds of normalMass over an interval whose near end is z >= 0 (in units of sigma * sqrt 2) from the
+ *  mean: MASS_BOUND[j] = erfc(j / MASS_BOUND_PER_Z) >= erfc(z) for z >= j / MASS_BOUND_PER_Z, twice the
+ *  mass bound erfc(z) / 2 (a margin far above erfc's 1.2e-7 fractional error and the rounding of j). */
+const MASS_BOUND_PER_Z = 64;
+const MASS_BOUND_LAST = 6 * MASS_BOUND_PER_Z;
+const MASS_BOUND: Float64Array = (() => {
+  const b = new Float64Array(MASS_BOUND_LAST + 1);
+  for (let j = 0; j <= MASS_BOUND_LAST; j++) b[j] = erfcNonNegative(j / MASS_BOUND_PER_Z);
+  return b;
+})();
 
 export const DEFAULT_STRIP_READOUT: Required<StripReadoutOptions> = {
   stripsPerPlane: 128,
@@ -69,7 +80,7 @@ export interface HitBatchWithTruth {
 export class HitGenerator {
   readonly events: EventGenerator;
   readonly readout: Required<StripReadoutOptions>;
-  private readonly rng: Rng;
+  private readonly rng: Xoshiro128;
   private readonly dead: Uint8Array;
   private readonly maxAdc: number;
   // Scratch reused across batches (grown on demand).
@@ -107,7 +118,7 @@ export class HitGenerator {
     }
     this.maxAdc = this.events.channels - 1;
     // Its own stream, so the events are the same as an EventGenerator's with the same seed.
-    this.rng = createRng((opts.seed ^ 0x5bd1e995) >>> 0);
+    this.rng = new Xoshiro128((opts.seed ^ 0x5bd1e995) >>> 0);
     this.lastTimeNs = opts.startNs ?? 0;
     this.clockStartNs = this.lastTimeNs;
   }
@@ -191,10 +202,22 @@ export class HitGenerator {
             haveLow = false;
             continue;
           }
-          // normalMass(s, s + 1, centre, sigma), with erfc(±z) from one exponential per boundary.
           const za = haveLow ? zLow : (s - centre) * k;
-          const ea = haveLow ? eLow : erfcNonNegative(Math.abs(za));
           const zb = (s + 1 - centre) * k;
+          const noise = stripNoise * rng.normal();
+          // A strip wholly to one side of the centre has mass <= erfc(near boundary) / 2 < MASS_BOUND[j]; if
+          // even that bound rounds below threshold (rounding and float + / * are monotone), the exact mass
+          // cannot fire either: skip its exponential (the silent outer strips of narrow clouds).
+          if (za >= 0 || zb <= 0) {
+            const j = (za >= 0 ? za : -zb) * MASS_BOUND_PER_Z;
+            const bound = MASS_BOUND[j < MASS_BOUND_LAST ? Math.floor(j) : MASS_BOUND_LAST]!;
+            if (Math.round(charge * bound + noise) < threshold) {
+              haveLow = false;
+              continue;
+            }
+          }
+          // normalMass(s, s + 1, centre, sigma), with erfc(+-z) from one exponential per boundary.
+          const ea = haveLow ? eLow : erfcNonNegative(Math.abs(za));
           const eb = erfcNonNegative(Math.abs(zb));
           zLow = zb;
           eLow = eb;
@@ -203,26 +226,27 @@ export class HitGenerator {
             za >= 0 ? 0.5 * (erfcFromNonNegative(za, ea) - erfcFromNonNegative(zb, eb))
             : zb <= 0 ? 0.5 * (erfcFromNonNegative(-zb, eb) - erfcFromNonNegative(-za, ea))
             : 1 - 0.5 * (erfcFromNonNegative(-za, ea) + erfcFromNonNegative(zb, eb));
-          const a = Math.round(charge * mass + stripNoise * rng.normal());
+          const a = Math.round(charge * mass + noise);
           if (a < threshold) continue;
           let th = tp + stripJitter * rng.normal();
           if (!(th > clockStart)) th = clockStart; // events within the jitter of the start (gemx times are unsigned)
-          // Insert at its place in time order (after any hit with an equal time: stable).
+          // Insert at its place in time order (after any hit with an equal time: stable), shifting the later
+          // ones up by one (a few at most: the strips of this cluster, hits of events within the jitter).
           let i = h;
-          if (inOrder) {
-            while (i > 0 && T[i - 1]! > th) i--;
-            if (i < h) {
+          if (inOrder && i > 0 && T[i - 1]! > th) {
+            if (shiftBudget <= 0) inOrder = false; // budget spent: append, sort at the end
+            else {
+              const stop = h > shiftBudget ? h - shiftBudget : 0;
+              do {
+                P[i] = P[i - 1]!;
+                ST[i] = ST[i - 1]!;
+                A[i] = A[i - 1]!;
+                T[i] = T[i - 1]!;
+                hitEvent[i] = hitEvent[i - 1]!;
+                i--;
+              } while (i > stop && T[i - 1]! > th);
               shiftBudget -= h - i;
-              if (shiftBudget < 0) {
-                inOrder = false;
-                i = h;
-              } else {
-                P.copyWithin(i + 1, i, h);
-                ST.copyWithin(i + 1, i, h);
-                A.copyWithin(i + 1, i, h);
-                T.copyWithin(i + 1, i, h);
-                hitEvent.copyWithin(i + 1, i, h);
-              }
+              if (i > 0 && T[i - 1]! > th) inOrder = false; // stopped short of its place: sort at the end
             }
           }
           P[i] = plane;
@@ -235,6 +259,24 @@ export class HitGenerator {
       }
     }
     if (!inOrder) this.sortByTime(h);
+    h = this.mergeNoise(h, nNoise, spanStart, spanEnd);
+    hits.n = h;
+    return {
+      hits,
+      truth,
+      hitEvent: hitEvent.subarray(0, h),
+      truthStripX: sx.subarray(0, n),
+      truthStripY: sy.subarray(0, n),
+    };
+  }
+
+  /** Draws the noise hits (after all event hits, as the random stream has them), sorts them and merges them
+   *  into the time-ordered event hits [0, h); returns the new hit count. */
+  private mergeNoise(h: number, nNoise: number, spanStart: number, spanEnd: number): number {
+    const S = this.readout.stripsPerPlane, threshold = this.readout.thresholdAdc, stripNoise = this.readout.stripNoiseAdc;
+    const rng = this.rng, dead = this.dead, maxAdc = this.maxAdc;
+    const hits = this.hits, hitEvent = this.hitEvent;
+    const P = hits.plane, ST = hits.strip, A = hits.adc, T = hits.t;
     // Noise hits: uniform over the span, any strip of either plane, charge just above threshold.
     const nt = this.noiseT, nch = this.noiseCh, nadc = this.noiseAdc;
     let m = 0;
@@ -275,14 +317,7 @@ export class HitGenerator {
       }
       h += m;
     }
-    hits.n = h;
-    return {
-      hits,
-      truth,
-      hitEvent: hitEvent.subarray(0, h),
-      truthStripX: sx.subarray(0, n),
-      truthStripY: sy.subarray(0, n),
-    };
+    return h;
   }
 
   /** Stable sort of the first h hits by time, in place (only when the insertion budget ran out). */
