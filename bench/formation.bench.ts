@@ -1,5 +1,6 @@
 // hits -> events: EventFormer (gap clusterer per plane + X/Y matcher, incremental release) in hits/s on one
-// core, next to the same algorithm in C (gcc -O2, compiled into bench/.build/ at bench time) run over the whole
+// core, next to the implementation it replaced (test/pipelines/formation/helpers/reference/, the differential
+// test's reference: same events) and the same algorithm in C (gcc -O2, compiled into bench/.build/ at bench time) run over the whole
 // stream at once (no batching, no release bookkeeping: an upper bound for the algorithm). Both are timed in
 // process CPU time, best of several alternating rounds, because the bench machine is shared.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { allocHitBatch, type HitBatch } from '../drivers/batches.js';
 import { configSchema } from '../config/schema.js';
 import { EventFormer } from '../pipelines/formation/event-former.js';
+import { EventFormer as ReferenceFormer } from '../test/pipelines/formation/helpers/reference/event-former.js';
 
 const PHOTONS = 400_000, RATE = 1e6, STRIPS = 128, BATCH = 4096, ROUNDS = 4;
 const build = join(dirname(fileURLToPath(import.meta.url)), '.build');
@@ -136,8 +138,8 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-function timeJs(batches: HitBatch[], hits: number): { rate: number; events: number; checksum: number } {
-  const former = new EventFormer(params, detector);
+function timeJs(batches: HitBatch[], hits: number, Former: typeof EventFormer | typeof ReferenceFormer): { rate: number; events: number; checksum: number } {
+  const former = new Former(params, detector);
   let events = 0;
   let checksum = 0;
   const t0 = cpuSeconds();
@@ -173,15 +175,20 @@ export default async function (): Promise<void> {
   const batches = makeHits();
   const hits = batches.reduce((a, b) => a + b.n, 0);
   let js = { rate: 0, events: 0, checksum: 0 };
+  let ref = { rate: 0, events: 0, checksum: 0 };
   let c: ReturnType<typeof runC> = { rate: 0, events: 0, checksum: 0 };
   for (let r = 0; r < ROUNDS; r++) {
-    const j = timeJs(batches, hits);
+    const j = timeJs(batches, hits, EventFormer);
     if (j.rate > js.rate) js = j;
+    const o = timeJs(batches, hits, ReferenceFormer);
+    if (o.rate > ref.rate) ref = o;
     const cr = runC(batches, hits);
     if (typeof cr === 'string' || typeof c === 'string') c = cr;
     else if (cr.rate > c.rate) c = cr;
   }
   console.log(`hits -> events, ${(hits / 1e6).toFixed(2)} M hits from ${(PHOTONS / 1e3).toFixed(0)} k photons at ${(RATE / 1e6).toFixed(1)} M photons/s, batches of ${BATCH}, best of ${ROUNDS} (CPU time)`);
+  const sameRef = js.events === ref.events && js.checksum === ref.checksum ? 'same events' : `EVENTS DIFFER (reference ${ref.events})`;
+  console.log(`  js EventFormer ${(js.rate / 1e6).toFixed(1)} M hits/s (${(1e9 / js.rate).toFixed(1)} ns/hit)   previous implementation ${(ref.rate / 1e6).toFixed(1)} M hits/s (${(1e9 / ref.rate).toFixed(1)} ns/hit)   ${(js.rate / ref.rate).toFixed(2)}x, ${sameRef}`);
   if (typeof c === 'string') {
     console.log(`  js ${(js.rate / 1e6).toFixed(1)} M hits/s (${js.events} events)   ${c}`);
     return;

@@ -41,6 +41,11 @@ export class ClusterQueue {
     this.used[i] = 0;
   }
 
+  /** Makes room for `extra` more clusters (their arrays may be replaced: read them after this). */
+  reserve(extra: number): void {
+    while (this.n + extra > this.tStart.length) this.makeRoom();
+  }
+
   /** Skips used clusters at the head. */
   skipUsed(): void {
     while (this.head < this.n && this.used[this.head] === 1) this.head++;

@@ -270,33 +270,62 @@ export class EventFormer {
     this.match(fx, fy);
   }
 
-  /** Decides clusters in start-time order while every candidate partner is known. */
+  /**
+   * Decides clusters in start-time order while every candidate partner is known. The queues' arrays, heads and
+   * the counters live in locals here (nothing in the loop reallocates the queues). A partner's cost (a log) is
+   * computed only when there are two or more candidates: a lone candidate is the best whatever its cost, as
+   * every cost is finite (times within the window of a finite start, a finite |log| of a charge ratio or 1e9).
+   */
   private match(frontierX: number, frontierY: number): void {
     const qx = this.queues[0];
     const qy = this.queues[1];
     const win = this.params.matchWindowNs;
+    const xStart = qx.tStart;
+    const yStart = qy.tStart;
+    const xCharge = qx.charge;
+    const yCharge = qy.charge;
+    const xUsed = qx.used;
+    const yUsed = qy.used;
+    const nx = qx.n;
+    const ny = qy.n;
+    let hx = qx.head;
+    let hy = qy.head;
+    let xOnly = 0;
+    let yOnly = 0;
     for (;;) {
-      qx.skipUsed();
-      qy.skipUsed();
-      const hx = qx.head < qx.n;
-      const hy = qy.head < qy.n;
-      if (!hx && !hy) return;
+      while (hx < nx && xUsed[hx] === 1) hx++;
+      while (hy < ny && yUsed[hy] === 1) hy++;
+      const ax = hx < nx;
+      const ay = hy < ny;
+      if (!ax && !ay) break;
       // Earliest head; X first on equal start times.
-      const takeX = hx && (!hy || qx.tStart[qx.head]! <= qy.tStart[qy.head]!);
-      const mine = takeX ? qx : qy;
-      const other = takeX ? qy : qx;
-      const i = mine.head;
-      const tc = mine.tStart[i]!;
-      if (!(tc + win < (takeX ? frontierY : frontierX))) return;
+      const takeX = ax && (!ay || xStart[hx]! <= yStart[hy]!);
+      const i = takeX ? hx : hy;
+      const tc = takeX ? xStart[hx]! : yStart[hy]!;
+      if (!(tc + win < (takeX ? frontierY : frontierX))) break;
+      const qc = takeX ? xCharge[hx]! : yCharge[hy]!;
+      const oStart = takeX ? yStart : xStart;
+      const oUsed = takeX ? yUsed : xUsed;
+      const oCharge = takeX ? yCharge : xCharge;
+      const oEnd = takeX ? ny : nx;
       // Best partner among the other plane's unmatched clusters starting within the window.
-      const qc = mine.charge[i]!;
+      let first = -1;
       let best = -1;
       let bestCost = Infinity;
-      for (let j = other.head; j < other.n; j++) {
-        const tj = other.tStart[j]!;
+      for (let j = takeX ? hy : hx; j < oEnd; j++) {
+        const tj = oStart[j]!;
         if (tj - tc > win) break;
-        if (other.used[j] === 1 || tc - tj > win) continue;
-        const qo = other.charge[j]!;
+        if (oUsed[j] === 1 || tc - tj > win) continue;
+        if (first < 0) {
+          first = j;
+          continue;
+        }
+        if (best < 0) {
+          const q1 = oCharge[first]!;
+          bestCost = Math.abs(oStart[first]! - tc) / win + (qc > 0 && q1 > 0 ? Math.abs(Math.log(qc / q1)) : 1e9);
+          best = first;
+        }
+        const qo = oCharge[j]!;
         const chargeCost = qc > 0 && qo > 0 ? Math.abs(Math.log(qc / qo)) : 1e9;
         const cost = Math.abs(tj - tc) / win + chargeCost;
         if (cost < bestCost) {
@@ -304,16 +333,22 @@ export class EventFormer {
           best = j;
         }
       }
-      mine.used[i] = 1;
+      if (best < 0) best = first;
+      if (takeX) xUsed[i] = 1;
+      else yUsed[i] = 1;
       if (best < 0) {
-        if (takeX) this.c.xOnly++;
-        else this.c.yOnly++;
+        if (takeX) xOnly++;
+        else yOnly++;
         continue;
       }
-      other.used[best] = 1;
+      oUsed[best] = 1;
       if (takeX) this.decidePair(i, best);
       else this.decidePair(best, i);
     }
+    qx.head = hx;
+    qy.head = hy;
+    this.c.xOnly += xOnly;
+    this.c.yOnly += yOnly;
   }
 
   private decidePair(ix: number, iy: number): void {
@@ -324,7 +359,9 @@ export class EventFormer {
       this.c.tooWide++;
       return;
     }
-    if (qx.tEnd[ix]! - qx.tStart[ix]! > p.maxClusterSpanNs || qy.tEnd[iy]! - qy.tStart[iy]! > p.maxClusterSpanNs) {
+    const tx = qx.tStart[ix]!;
+    const ty = qy.tStart[iy]!;
+    if (qx.tEnd[ix]! - tx > p.maxClusterSpanNs || qy.tEnd[iy]! - ty > p.maxClusterSpanNs) {
       this.c.tooLong++;
       return;
     }
@@ -354,8 +391,6 @@ export class EventFormer {
       this.c.adcSaturated++;
     }
     out.adc[k] = a;
-    const tx = qx.tStart[ix]!;
-    const ty = qy.tStart[iy]!;
     out.t[k] = tx < ty ? tx : ty;
     this.c.events++;
   }
