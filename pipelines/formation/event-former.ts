@@ -134,6 +134,18 @@ export class EventFormer {
     const t1a = b1.t, s1a = b1.strip, a1a = b1.adc;
     let n0 = b0.n;
     let n1 = b1.n;
+    // Each plane's buffer is kept in stable time order as hits come in (insertion from the end: hits are
+    // late by a few ns at most, usually), so sortByTime() later has nothing to do. `last` is the latest time
+    // in the buffer; a hit not before it is appended. Once a plane's insertions have shifted more than a budget
+    // (heavy disorder: interleaved runs), its hits are only appended from there on (`sorted` marks the sorted
+    // prefix) and sortByTime() sorts the rest (merge sort). A buffer not sorted on entry (restored from a
+    // checkpoint, or left so by an earlier call) is appended to.
+    let budget0 = b0.sortedUpTo === n0 ? 8 * (n - from) + 64 : -1;
+    let budget1 = b1.sortedUpTo === n1 ? 8 * (n - from) + 64 : -1;
+    let sorted0 = b0.sortedUpTo;
+    let sorted1 = b1.sortedUpTo;
+    let last0 = n0 > 0 ? t0a[n0 - 1]! : -Infinity;
+    let last1 = n1 > 0 ? t1a[n1 - 1]! : -Infinity;
     let c0 = this.clock[0]!;
     let c1 = this.clock[1]!;
     // Per plane, relative to the latest hit time seen on that plane (not to the settled time), so that where
@@ -166,23 +178,59 @@ export class EventFormer {
         continue;
       }
       if (p === 0) {
-        t0a[n0] = ti;
-        s0a[n0] = s;
-        a0a[n0++] = adc[i]!;
+        if (ti >= last0 || budget0 < 0) {
+          t0a[n0] = ti;
+          s0a[n0] = s;
+          a0a[n0] = adc[i]!;
+          last0 = ti;
+        } else {
+          let j = n0;
+          do {
+            t0a[j] = t0a[j - 1]!;
+            s0a[j] = s0a[j - 1]!;
+            a0a[j] = a0a[j - 1]!;
+            j--;
+          } while (j > 0 && t0a[j - 1]! > ti);
+          t0a[j] = ti;
+          s0a[j] = s;
+          a0a[j] = adc[i]!;
+          budget0 -= n0 - j;
+        }
+        n0++;
+        if (budget0 >= 0) sorted0 = n0;
         if (ti > c0) {
           c0 = ti;
           reset0 = ti - resetNs;
         }
       } else if (p === 1) {
-        t1a[n1] = ti;
-        s1a[n1] = s;
-        a1a[n1++] = adc[i]!;
+        if (ti >= last1 || budget1 < 0) {
+          t1a[n1] = ti;
+          s1a[n1] = s;
+          a1a[n1] = adc[i]!;
+          last1 = ti;
+        } else {
+          let j = n1;
+          do {
+            t1a[j] = t1a[j - 1]!;
+            s1a[j] = s1a[j - 1]!;
+            a1a[j] = a1a[j - 1]!;
+            j--;
+          } while (j > 0 && t1a[j - 1]! > ti);
+          t1a[j] = ti;
+          s1a[j] = s;
+          a1a[j] = adc[i]!;
+          budget1 -= n1 - j;
+        }
+        n1++;
+        if (budget1 >= 0) sorted1 = n1;
         if (ti > c1) {
           c1 = ti;
           reset1 = ti - resetNs;
         }
       } else badPlane++;
     }
+    b0.sortedUpTo = sorted0;
+    b1.sortedUpTo = sorted1;
     b0.n = n0;
     b1.n = n1;
     this.clock[0] = c0;

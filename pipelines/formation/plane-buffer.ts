@@ -3,6 +3,8 @@
 // hits arrive a few ns out of order), else a natural merge sort (interleaved time-ordered runs from several
 // ASICs/boards cost one merge pass per doubling of runs). Consumed hits are dropped from the
 // front by moving the short remainder down (cheaper than ring-buffer index arithmetic in every hot loop).
+// The event former's intake (event-former.ts, ingest) usually inserts hits in time order itself, so that
+// sortByTime() finds nothing to do; any stable sort of the same sequence gives the same order.
 import type { PlaneHitsState } from './former-state.js';
 
 export class PlaneBuffer {
@@ -10,8 +12,8 @@ export class PlaneBuffer {
   strip: Uint16Array;
   adc: Uint16Array;
   n = 0;
-  /** [0, sortedUpTo) is known to be sorted. */
-  private sortedUpTo = 0;
+  /** [0, sortedUpTo) is known to be sorted (the former's intake keeps it up to date while it inserts in order). */
+  sortedUpTo = 0;
   private st: Float64Array;
   private ss: Uint16Array;
   private sa: Uint16Array;
