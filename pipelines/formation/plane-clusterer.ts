@@ -13,8 +13,8 @@ export const MAX_TIME_CLUSTER_HITS = 4096;
 // at most 2^29, a positive int32.
 const KEY_SHIFT = 13;
 const KEY_MASK = (1 << KEY_SHIFT) - 1;
-/** Strip clusters of one time cluster split without sorting: at most one per strip offset in [0, 30]. */
-const MASK_STRIPS = 32;
+/** Strip clusters of one time cluster split without sorting: at most one per strip offset in [0, 255]. */
+const MASK_STRIPS = 256;
 
 export class PlaneClusterer {
   readonly hits = new PlaneBuffer();
@@ -27,6 +27,7 @@ export class PlaneClusterer {
   // The cluster id of each strip offset of one time cluster, and per strip cluster its lowest and highest
   // offset, charge sums, first and last time and hit count.
   private readonly clusterOf = new Uint8Array(MASK_STRIPS);
+  private readonly words = new Int32Array(MASK_STRIPS >>> 5);
   private readonly subLo = new Int32Array(MASK_STRIPS);
   private readonly subHi = new Int32Array(MASK_STRIPS);
   private readonly subCharge = new Float64Array(MASK_STRIPS);
@@ -174,57 +175,42 @@ export class PlaneClusterer {
         id[o] = nc - 1;
         prev = o;
       }
-      const cq = this.subCharge;
-      const cqs = this.subMoment;
-      const ct0 = this.subStart;
-      const ct1 = this.subEnd;
-      const cn = this.subHits;
-      for (let c = 0; c < nc; c++) cn[c] = 0;
-      for (let h = i; h < j; h++) {
-        const s = strip[h]!;
-        const a = adc[h]!;
-        const c = id[s - sRef]!;
-        const th = t[h]!;
-        // Hits in time order: a cluster's first hit is its start, its last its end.
-        if (cn[c] === 0) {
-          ct0[c] = th;
-          cq[c] = a;
-          cqs[c] = a * s;
-        } else {
-          cq[c] += a;
-          cqs[c] += a * s;
-        }
-        ct1[c] = th;
-        cn[c]++;
-      }
-      for (let c = 0; c < nc; c++) {
-        const t0 = ct0[c]!;
-        const q = cq[c]!;
-        const s0 = sRef + cLo[c]!;
-        const last = sRef + cHi[c]!;
-        const centroid = q > 0 ? cqs[c]! / q : (s0 + last) / 2;
-        // Insert in start-time order (stable: equal starts keep strip order).
-        let p = base + c;
-        qUsed[p] = 0;
-        while (p > base && qStart[p - 1]! > t0) {
-          qStart[p] = qStart[p - 1]!;
-          qEnd[p] = qEnd[p - 1]!;
-          qCentroid[p] = qCentroid[p - 1]!;
-          qCharge[p] = qCharge[p - 1]!;
-          qSpan[p] = qSpan[p - 1]!;
-          qHits[p] = qHits[p - 1]!;
-          p--;
-        }
-        qStart[p] = t0;
-        qEnd[p] = ct1[c]!;
-        qCentroid[p] = centroid;
-        qCharge[p] = q;
-        qSpan[p] = last - s0 + 1;
-        qHits[p] = cn[c]!;
-      }
-      out.n = base + nc;
-      this.clusters += nc;
+      this.addLabelled(i, j, sRef, nc, out);
       return;
+    }
+
+    // Wider: the same with a bit per offset from 128 strips below the first hit's strip, in words.
+    if (!(tFirst <= 0 && tLast >= 0)) {
+      const sRef2 = strip[i]! - 128;
+      const words = this.words;
+      for (let w = 0; w < 8; w++) words[w] = 0;
+      let wide2 = 0;
+      for (let h = i; h < j; h++) {
+        const d = strip[h]! - sRef2;
+        wide2 |= d;
+        words[(d >>> 5) & 7] |= 1 << d;
+      }
+      if ((wide2 & ~255) === 0) {
+        const id = this.clusterOf;
+        const cLo = this.subLo;
+        const cHi = this.subHi;
+        let nc = 0;
+        let prev = -512;
+        for (let w = 0; w < 8; w++) {
+          let bits = words[w]!;
+          while (bits !== 0) {
+            const bit = bits & -bits;
+            bits ^= bit;
+            const o = (w << 5) | (31 - Math.clz32(bit));
+            if (o - prev > stripGap) cLo[nc++] = o;
+            cHi[nc - 1] = o;
+            id[o] = nc - 1;
+            prev = o;
+          }
+        }
+        this.addLabelled(i, j, sRef2, nc, out);
+        return;
+      }
     }
 
     // Sort on (strip, index) keys: hits of one strip stay in time order, as in a stable sort by strip.
@@ -298,4 +284,79 @@ export class PlaneClusterer {
     out.n = base + ns;
     this.clusters += ns;
   }
+
+  /**
+   * Given cluster ids by strip offset from sRef (clusterOf) and each cluster's lowest and highest offset
+   * (subLo, subHi), adds each hit of [i, j) to its cluster and queues the nc clusters in start-time order
+   * (stable: equal starts keep strip order). The hits are in time order: a cluster's first hit is its start,
+   * its last its end. The caller reserved room for j - i clusters.
+   */
+  private addLabelled(i: number, j: number, sRef: number, nc: number, out: ClusterQueue): void {
+    const buf = this.hits;
+    const t = buf.t;
+    const strip = buf.strip;
+    const adc = buf.adc;
+    const id = this.clusterOf;
+    const cLo = this.subLo;
+    const cHi = this.subHi;
+    const qStart = out.tStart;
+    const qEnd = out.tEnd;
+    const qCentroid = out.centroid;
+    const qCharge = out.charge;
+    const qSpan = out.span;
+    const qHits = out.hits;
+    const qUsed = out.used;
+    const base = out.n;
+    const cq = this.subCharge;
+    const cqs = this.subMoment;
+    const ct0 = this.subStart;
+    const ct1 = this.subEnd;
+    const cn = this.subHits;
+    for (let c = 0; c < nc; c++) cn[c] = 0;
+    for (let h = i; h < j; h++) {
+      const s = strip[h]!;
+      const a = adc[h]!;
+      const c = id[s - sRef]!;
+      const th = t[h]!;
+      // Hits in time order: a cluster's first hit is its start, its last its end.
+      if (cn[c] === 0) {
+        ct0[c] = th;
+        cq[c] = a;
+        cqs[c] = a * s;
+      } else {
+        cq[c] += a;
+        cqs[c] += a * s;
+      }
+      ct1[c] = th;
+      cn[c]++;
+    }
+    for (let c = 0; c < nc; c++) {
+      const t0 = ct0[c]!;
+      const q = cq[c]!;
+      const s0 = sRef + cLo[c]!;
+      const last = sRef + cHi[c]!;
+      const centroid = q > 0 ? cqs[c]! / q : (s0 + last) / 2;
+      // Insert in start-time order (stable: equal starts keep strip order).
+      let p = base + c;
+      qUsed[p] = 0;
+      while (p > base && qStart[p - 1]! > t0) {
+        qStart[p] = qStart[p - 1]!;
+        qEnd[p] = qEnd[p - 1]!;
+        qCentroid[p] = qCentroid[p - 1]!;
+        qCharge[p] = qCharge[p - 1]!;
+        qSpan[p] = qSpan[p - 1]!;
+        qHits[p] = qHits[p - 1]!;
+        p--;
+      }
+      qStart[p] = t0;
+      qEnd[p] = ct1[c]!;
+      qCentroid[p] = centroid;
+      qCharge[p] = q;
+      qSpan[p] = last - s0 + 1;
+      qHits[p] = cn[c]!;
+    }
+    out.n = base + nc;
+    this.clusters += nc;
+  }
+
 }
