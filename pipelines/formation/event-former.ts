@@ -340,6 +340,29 @@ export class EventFormer {
     let hy = qy.head;
     let xOnly = 0;
     let yOnly = 0;
+    // The pair's checks and the event (see the header): queue arrays, limits and counters in locals too.
+    const xSpan = qx.span;
+    const ySpan = qy.span;
+    const xEnd = qx.tEnd;
+    const yEnd = qy.tEnd;
+    const xCentroid = qx.centroid;
+    const yCentroid = qy.centroid;
+    const p = this.params;
+    const maxStrips = p.maxClusterStrips;
+    const maxSpanNs = p.maxClusterSpanNs;
+    const ratioMin = p.chargeRatioMin;
+    const ratioMax = p.chargeRatioMax;
+    const xScale = this.xScale;
+    const yScale = this.yScale;
+    const w = this.detector.width;
+    const h = this.detector.height;
+    let tooWide = 0;
+    let tooLong = 0;
+    let ratio = 0;
+    let saturated = 0;
+    let events = 0;
+    let out = this.out;
+    let k = out.n;
     for (;;) {
       while (hx < nx && xUsed[hx] === 1) hx++;
       while (hy < ny && yUsed[hy] === 1) hy++;
@@ -390,57 +413,59 @@ export class EventFormer {
         continue;
       }
       oUsed[best] = 1;
-      if (takeX) this.decidePair(i, best);
-      else this.decidePair(best, i);
+      const ix = takeX ? i : best;
+      const iy = takeX ? best : i;
+      if (xSpan[ix]! > maxStrips || ySpan[iy]! > maxStrips) {
+        tooWide++;
+        continue;
+      }
+      const tx = xStart[ix]!;
+      const ty = yStart[iy]!;
+      if (xEnd[ix]! - tx > maxSpanNs || yEnd[iy]! - ty > maxSpanNs) {
+        tooLong++;
+        continue;
+      }
+      const chX = xCharge[ix]!;
+      const chY = yCharge[iy]!;
+      const r = chX / chY;
+      if (!(r >= ratioMin && r <= ratioMax)) {
+        ratio++;
+        continue;
+      }
+      // Grow first, then take the (possibly new) batch: writing into the batch read before growOut() lost one
+      // event per growth (the write landed past the old batch's end and its count went to the discarded batch).
+      if (k === out.x.length) {
+        out.n = k;
+        this.growOut();
+        out = this.out;
+      }
+      let x = Math.floor((xCentroid[ix]! + 0.5) * xScale);
+      let y = Math.floor((yCentroid[iy]! + 0.5) * yScale);
+      x = x < 0 ? 0 : x >= w ? w - 1 : x;
+      y = y < 0 ? 0 : y >= h ? h - 1 : y;
+      out.x[k] = x;
+      out.y[k] = y;
+      let a = chX + chY; // integer ADC sums
+      if (a > 65535) {
+        a = 65535;
+        saturated++;
+      }
+      out.adc[k] = a;
+      out.t[k] = tx < ty ? tx : ty;
+      k++;
+      events++;
     }
+    out.n = k;
     qx.head = hx;
     qy.head = hy;
-    this.c.xOnly += xOnly;
-    this.c.yOnly += yOnly;
-  }
-
-  private decidePair(ix: number, iy: number): void {
-    const qx = this.queues[0];
-    const qy = this.queues[1];
-    const p = this.params;
-    if (qx.span[ix]! > p.maxClusterStrips || qy.span[iy]! > p.maxClusterStrips) {
-      this.c.tooWide++;
-      return;
-    }
-    const tx = qx.tStart[ix]!;
-    const ty = qy.tStart[iy]!;
-    if (qx.tEnd[ix]! - tx > p.maxClusterSpanNs || qy.tEnd[iy]! - ty > p.maxClusterSpanNs) {
-      this.c.tooLong++;
-      return;
-    }
-    const chX = qx.charge[ix]!;
-    const chY = qy.charge[iy]!;
-    const r = chX / chY;
-    if (!(r >= p.chargeRatioMin && r <= p.chargeRatioMax)) {
-      this.c.ratio++;
-      return;
-    }
-    // Grow first, then take the (possibly new) batch: writing into the batch read before growOut() lost one event
-    // per growth (the write landed past the old batch's end and its count went to the discarded batch).
-    if (this.out.n === this.out.x.length) this.growOut();
-    const out = this.out;
-    const k = out.n++;
-    const w = this.detector.width;
-    const h = this.detector.height;
-    let x = Math.floor((qx.centroid[ix]! + 0.5) * this.xScale);
-    let y = Math.floor((qy.centroid[iy]! + 0.5) * this.yScale);
-    x = x < 0 ? 0 : x >= w ? w - 1 : x;
-    y = y < 0 ? 0 : y >= h ? h - 1 : y;
-    out.x[k] = x;
-    out.y[k] = y;
-    let a = chX + chY; // integer ADC sums
-    if (a > 65535) {
-      a = 65535;
-      this.c.adcSaturated++;
-    }
-    out.adc[k] = a;
-    out.t[k] = tx < ty ? tx : ty;
-    this.c.events++;
+    const c = this.c;
+    c.xOnly += xOnly;
+    c.yOnly += yOnly;
+    c.tooWide += tooWide;
+    c.tooLong += tooLong;
+    c.ratio += ratio;
+    c.adcSaturated += saturated;
+    c.events += events;
   }
 
   private growOut(): void {
