@@ -5,7 +5,6 @@
 // restarts) shows the restart in scan.gemroc, in the totals, after crash recovery and in replay --info;
 // (3) an events-level scan has no formation block.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../daemon/log.js';
@@ -15,7 +14,7 @@ import { ScanDb, type ScanTotals } from '../../daemon/storage/db.js';
 import { encodeEventsFrame } from '../../drivers/codecs/gemx-encode.js';
 import { GemrocEncoder } from '../../drivers/codecs/gemroc-encode.js';
 import type { FormationCounters } from '../../pipelines/formation/event-former.js';
-import { repoRoot, runCli } from '../support/cli.js';
+import { runCli, runCliAsync } from '../support/cli.js';
 import { eventBatch } from '../drivers/codecs/helpers.js';
 import { photonStream, toBatch, type Hit } from '../pipelines/formation/helpers/hit-stream.js';
 import { startRig, tempDir, testConfig, waitForMessage, type TestRig } from './helpers.js';
@@ -23,20 +22,7 @@ import { startRig, tempDir, testConfig, waitForMessage, type TestRig } from './h
 const base = 'gemxrf/test';
 
 /** The CLI as a child process, asynchronously (the daemon in this process must keep serving meanwhile). */
-function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'gemxrf.js'), ...args], { env: { ...process.env, GEMXRF_FROM_SOURCE: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cliAsync = (args: string[]) => runCliAsync(args);
 
 /** Every cluster ends in exactly one counter (event-former.ts): exact once formation is flushed, and never
  *  exceeded while clusters still wait for their partner. */

@@ -1,27 +1,13 @@
 // gemxrf scan start|stop|status|list against an in-process daemon, run as child processes (async: the
 // daemon in this process must keep serving while the CLI waits).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
-import { repoRoot } from '../support/cli.js';
+import { runCliAsync } from '../support/cli.js';
 import { tempDir, testConfig } from './helpers.js';
 
-function cli(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'gemxrf.js'), ...args], { cwd, env: { ...process.env, GEMXRF_FROM_SOURCE: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], cwd: string) => runCliAsync(args, { cwd, timeoutMs: 40_000 });
 
 describe('gemxrf scan (operator CLI over MQTT)', function () {
   this.timeout(60_000);

@@ -2,29 +2,15 @@
 // scan/list no longer shows it; refused without the id repeated in confirm, for an unknown id, for the
 // scan being acquired and while it is exported. Real daemon over MQTT, real SQLite file read back with its own connection.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ScanDb } from '../../daemon/storage/db.js';
 import { deleteStoredScan, sweepDeletedScans } from '../../daemon/storage/delete-scan.js';
-import { repoRoot } from '../support/cli.js';
+import { runCliAsync } from '../support/cli.js';
 import { startRig, tempDir, testConfig, until, type TestRig } from './helpers.js';
 
-function cli(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'gemxrf.js'), ...args], { cwd, env: { ...process.env, GEMXRF_FROM_SOURCE: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], cwd: string) => runCliAsync(args, { cwd, timeoutMs: 40_000 });
 
 /** Rows of the scan in each table, read from the database file with a connection of its own. */
 function rowsOf(dbFile: string, id: string): { scans: number; recordings: number; checkpoints: number } {
