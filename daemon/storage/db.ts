@@ -96,6 +96,22 @@ const MIGRATIONS: string[] = [
      gain_map_file TEXT,
      notes TEXT NOT NULL DEFAULT ''
    );`,
+  // 2: the calibration history (`gemxrf calibrate --record`): where each calibration came from, the lines,
+  // the fit's uncertainties and per-line residuals, the software. Columns added, so rows written before
+  // (only the coefficients) stay valid with NULLs / '[]'.
+  `ALTER TABLE calibrations ADD COLUMN source_file TEXT;
+   ALTER TABLE calibrations ADD COLUMN scan_id TEXT;
+   ALTER TABLE calibrations ADD COLUMN fit_kind TEXT;
+   ALTER TABLE calibrations ADD COLUMN lines TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE calibrations ADD COLUMN offset_error_kev REAL;
+   ALTER TABLE calibrations ADD COLUMN gain_error_kev_per_adc REAL;
+   ALTER TABLE calibrations ADD COLUMN quadratic_error_kev_per_adc2 REAL;
+   ALTER TABLE calibrations ADD COLUMN chi2 REAL;
+   ALTER TABLE calibrations ADD COLUMN dof INTEGER;
+   ALTER TABLE calibrations ADD COLUMN events REAL;
+   ALTER TABLE calibrations ADD COLUMN block_size INTEGER;
+   ALTER TABLE calibrations ADD COLUMN software_version TEXT;
+   CREATE INDEX calibrations_created ON calibrations(created_at, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -131,6 +147,105 @@ function fromRow(r: ScanRow): ScanRecord {
     error: r.error,
     dir: r.dir,
     config: JSON.parse(r.config) as unknown,
+  };
+}
+
+/** One line of a recorded calibration: its peak and how far the fit puts it from the model (one-line
+ *  calibrations: residual 0 by construction, no peak uncertainty). */
+export interface CalibrationLineRecord {
+  label: string;
+  lineKeV: number;
+  modelPeakKeV: number;
+  peakAdc: number;
+  peakAdcError: number | null;
+  net: number | null;
+  fittedKeV: number;
+  residualEv: number;
+  peakErrorEv: number | null;
+}
+
+/** 'gain': one line, offset fixed at 0; 'linear': offset + gain; 'quadratic': + quadratic term. */
+export type CalibrationFitKind = 'gain' | 'linear' | 'quadratic';
+
+export interface NewCalibration {
+  gainKeVPerAdc: number;
+  offsetKeV: number;
+  quadraticKeVPerAdc2: number;
+  gainMapFile: string | null;
+  notes?: string;
+  /** ISO time; default now. */
+  createdAt?: string;
+  sourceFile?: string | null;
+  scanId?: string | null;
+  fitKind?: CalibrationFitKind | null;
+  lines?: CalibrationLineRecord[];
+  offsetErrorKeV?: number | null;
+  gainErrorKeVPerAdc?: number | null;
+  quadraticErrorKeVPerAdc2?: number | null;
+  chi2?: number | null;
+  dof?: number | null;
+  events?: number | null;
+  blockSize?: number | null;
+  softwareVersion?: string | null;
+}
+
+export interface CalibrationRecord {
+  id: number;
+  createdAt: string;
+  gainKeVPerAdc: number;
+  offsetKeV: number;
+  quadraticKeVPerAdc2: number;
+  gainMapFile: string | null;
+  notes: string;
+  sourceFile: string | null;
+  scanId: string | null;
+  fitKind: CalibrationFitKind | null;
+  lines: CalibrationLineRecord[];
+  offsetErrorKeV: number | null;
+  gainErrorKeVPerAdc: number | null;
+  quadraticErrorKeVPerAdc2: number | null;
+  chi2: number | null;
+  dof: number | null;
+  events: number | null;
+  blockSize: number | null;
+  softwareVersion: string | null;
+}
+
+interface CalibrationRow {
+  id: number;
+  created_at: string;
+  gain_kev_per_adc: number;
+  offset_kev: number;
+  quadratic_kev_per_adc2: number;
+  gain_map_file: string | null;
+  notes: string;
+  source_file: string | null;
+  scan_id: string | null;
+  fit_kind: CalibrationFitKind | null;
+  lines: string;
+  offset_error_kev: number | null;
+  gain_error_kev_per_adc: number | null;
+  quadratic_error_kev_per_adc2: number | null;
+  chi2: number | null;
+  dof: number | null;
+  events: number | null;
+  block_size: number | null;
+  software_version: string | null;
+}
+
+function calibrationFromRow(r: CalibrationRow): CalibrationRecord {
+  let lines: CalibrationLineRecord[] = [];
+  try {
+    const parsed = JSON.parse(r.lines) as unknown;
+    if (Array.isArray(parsed)) lines = parsed as CalibrationLineRecord[];
+  } catch {
+    // A damaged lines column reads as no lines rather than failing the whole history.
+  }
+  return {
+    id: r.id, createdAt: r.created_at, gainKeVPerAdc: r.gain_kev_per_adc, offsetKeV: r.offset_kev, quadraticKeVPerAdc2: r.quadratic_kev_per_adc2,
+    gainMapFile: r.gain_map_file, notes: r.notes, sourceFile: r.source_file, scanId: r.scan_id, fitKind: r.fit_kind, lines,
+    offsetErrorKeV: r.offset_error_kev, gainErrorKeVPerAdc: r.gain_error_kev_per_adc, quadraticErrorKeVPerAdc2: r.quadratic_error_kev_per_adc2,
+    chi2: r.chi2, dof: r.dof, events: r.events, blockSize: r.block_size, softwareVersion: r.software_version,
   };
 }
 
@@ -246,11 +361,40 @@ export class ScanDb {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE scan_id = ?').get(scanId) as { n: number }).n;
   }
 
-  addCalibration(c: { gainKeVPerAdc: number; offsetKeV: number; quadraticKeVPerAdc2: number; gainMapFile: string | null; notes?: string }): number {
+  /** Stores one calibration; its id. Only the coefficients are required (rows from before schema 2 had no more). */
+  addCalibration(c: NewCalibration): number {
     const r = this.db
-      .prepare('INSERT INTO calibrations (created_at, gain_kev_per_adc, offset_kev, quadratic_kev_per_adc2, gain_map_file, notes) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(new Date().toISOString(), c.gainKeVPerAdc, c.offsetKeV, c.quadraticKeVPerAdc2, c.gainMapFile, c.notes ?? '');
+      .prepare(
+        `INSERT INTO calibrations (created_at, gain_kev_per_adc, offset_kev, quadratic_kev_per_adc2, gain_map_file, notes,
+           source_file, scan_id, fit_kind, lines, offset_error_kev, gain_error_kev_per_adc, quadratic_error_kev_per_adc2, chi2, dof, events, block_size, software_version)
+         VALUES (@created_at, @gain, @offset, @quadratic, @gain_map_file, @notes,
+           @source_file, @scan_id, @fit_kind, @lines, @offset_error, @gain_error, @quadratic_error, @chi2, @dof, @events, @block_size, @software_version)`,
+      )
+      .run({
+        created_at: c.createdAt ?? new Date().toISOString(),
+        gain: c.gainKeVPerAdc, offset: c.offsetKeV, quadratic: c.quadraticKeVPerAdc2, gain_map_file: c.gainMapFile, notes: c.notes ?? '',
+        source_file: c.sourceFile ?? null, scan_id: c.scanId ?? null, fit_kind: c.fitKind ?? null, lines: JSON.stringify(c.lines ?? []),
+        offset_error: c.offsetErrorKeV ?? null, gain_error: c.gainErrorKeVPerAdc ?? null, quadratic_error: c.quadraticErrorKeVPerAdc2 ?? null,
+        chi2: c.chi2 ?? null, dof: c.dof ?? null, events: c.events ?? null, block_size: c.blockSize ?? null, software_version: c.softwareVersion ?? null,
+      });
     return Number(r.lastInsertRowid);
+  }
+
+  /** Fails (SQLITE_READONLY, ...) when a calibration could not be written, without writing anything: lets
+   *  `calibrate --record` refuse before a long read of the recording. */
+  checkCalibrationsWritable(): void {
+    this.db.transaction(() => this.db.prepare('DELETE FROM calibrations WHERE 0').run()).immediate();
+  }
+
+  /** Calibrations newest first (created_at, then id). */
+  listCalibrations(opts: { limit?: number } = {}): CalibrationRecord[] {
+    const rows = this.db.prepare('SELECT * FROM calibrations ORDER BY created_at DESC, id DESC LIMIT ?').all(opts.limit ?? -1) as CalibrationRow[];
+    return rows.map(calibrationFromRow);
+  }
+
+  getCalibration(id: number): CalibrationRecord | null {
+    const r = this.db.prepare('SELECT * FROM calibrations WHERE id = ?').get(id) as CalibrationRow | undefined;
+    return r ? calibrationFromRow(r) : null;
   }
 
   close(): void {
