@@ -98,9 +98,12 @@ describe('dashboard acquisition health lines (headless Chromium)', function () {
       await r.page.addInitScript(() => {
         const w = window as { shifts: number[]; PerformanceObserver: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
         w.shifts = [];
-        new w.PerformanceObserver((list: { getEntries(): Array<{ value: number }> }) => {
+        // Kept on the page so a test can take the entries still queued (the observer reports asynchronously).
+        const observer = new w.PerformanceObserver((list: { getEntries(): Array<{ value: number }> }) => {
           for (const e of list.getEntries()) w.shifts.push(e.value);
-        }).observe({ type: 'layout-shift', buffered: true });
+        });
+        observer.observe({ type: 'layout-shift', buffered: true });
+        (w as unknown as { shiftObserver: { takeRecords(): Array<{ value: number }> } }).shiftObserver = observer;
       });
       r.page.on('pageerror', (e) => r.pageErrors.push(e.message));
       r.page.on('console', (m) => m.type() === 'error' && r.pageErrors.push(m.text()));
@@ -160,7 +163,19 @@ describe('dashboard acquisition health lines (headless Chromium)', function () {
       assert.deepEqual(shown.warnings, []);
 
       // The figures change in place as live/stats and state arrive: nothing on the page moves.
-      const shiftsBefore = await page.evaluate(() => (window as { shifts: number[] }).shifts.length);
+      // The baseline is taken once the rest of the page has settled: the first maps drawn into the element grid
+      // (it appears, and its canvases take the map size, when they arrive) and the observer's queued entries
+      // taken, or a shift from before the window is reported inside it (seen: the grid's appearance, 135 px).
+      await page.waitForFunction(() => {
+        const canvases = Array.from(document.querySelectorAll<HTMLCanvasElement>('#map-grid figure canvas'));
+        return canvases.length > 0 && canvases.every((c) => c.width > 1);
+      }, null, { timeout: 15_000 });
+      const shiftsBefore = await page.evaluate(async () => {
+        const w = window as unknown as { shifts: number[]; shiftObserver: { takeRecords(): Array<{ value: number }> } };
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        for (const e of w.shiftObserver.takeRecords()) w.shifts.push(e.value);
+        return w.shifts.length;
+      });
       let last = shown.formation['hits'];
       let changes = 0;
       await until(async () => {
