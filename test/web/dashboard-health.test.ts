@@ -167,12 +167,12 @@ describe('dashboard acquisition health lines (headless Chromium)', function () {
       // (it appears, and its canvases take the map size, when they arrive) and the observer's queued entries
       // taken, or a shift from before the window is reported inside it (seen: the grid's appearance, 135 px).
       await page.waitForFunction(() => {
-        const canvases = Array.from(document.querySelectorAll<HTMLCanvasElement>('#map-grid figure canvas'));
+        const canvases = Array.from(document.querySelectorAll('#map-grid figure canvas') as ArrayLike<{ width: number }>);
         return canvases.length > 0 && canvases.every((c) => c.width > 1);
       }, null, { timeout: 15_000 });
       const shiftsBefore = await page.evaluate(async () => {
         const w = window as unknown as { shifts: number[]; shiftObserver: { takeRecords(): Array<{ value: number }> } };
-        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        await new Promise((r) => window.requestAnimationFrame(() => window.requestAnimationFrame(r)));
         for (const e of w.shiftObserver.takeRecords()) w.shifts.push(e.value);
         return w.shifts.length;
       });
